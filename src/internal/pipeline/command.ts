@@ -1,0 +1,65 @@
+/**
+ * The narrow view of process execution that the pipeline stages use. Stages never spawn processes
+ * themselves: they build an argv array and an explicit environment and hand both to a CommandRunner.
+ * Production wires the runner to src/internal/exec (see ./exec-adapter.ts); unit tests pass fakes.
+ */
+
+import { buildChildEnv } from '../exec/index.js';
+
+export type Env = Readonly<Record<string, string>>;
+
+/** How a child's output is treated (external-tools.md 2.4). `inherit` = interactive pass-through. */
+export type Capture = 'combined' | 'stdout' | 'none' | 'inherit';
+
+export interface CommandRequest {
+  readonly argv: readonly string[];
+  readonly env: Env;
+  /** Aborting kills the child's process group; the failure is then reported as a timeout. */
+  readonly signal: AbortSignal;
+  readonly capture: Capture;
+  /** Strings masked in any output excerpt that reaches an error message or log. */
+  readonly secrets?: readonly string[];
+}
+
+export type CommandOutcome =
+  | { readonly ok: true; readonly output: string; readonly stdout: string; readonly durationMs: number }
+  | {
+      readonly ok: false;
+      readonly reason: 'exit' | 'signal' | 'timeout' | 'spawn';
+      /** Go-shaped text: `exit status 1`, `signal: killed`, `fork/exec <path>: no such file or directory`. */
+      readonly message: string;
+      /** Captured output, raw: for parsing only, never for logs. */
+      readonly output: string;
+      /** Tail of the output with secrets masked: safe for logs and notifications. */
+      readonly excerpt: string;
+      readonly durationMs: number;
+    };
+
+export type CommandRunner = (request: CommandRequest) => Promise<CommandOutcome>;
+
+/** The five variables token-push manages for its children (external-tools.md 2.2). */
+export type { ManagedVar as ManagedVariable } from '../exec/index.js';
+import type { ManagedVar as ManagedVariable } from '../exec/index.js';
+
+/** Recipe K (kinit, klist, rsync+ssh): parent environment with KRB5CCNAME pointing at the service cache. */
+export function kerberosEnv(parent: Env, cacheFile: string): Env {
+  return buildChildEnv(parent, 'K', { KRB5CCNAME: `FILE:${cacheFile}` });
+}
+
+/**
+ * Recipe F (htgettoken, condor_vault_storer): parent environment without the five managed variables,
+ * then exactly the given assignments (an assignment to `""` stays present as `NAME=`).
+ */
+export function tokenToolEnv(parent: Env, settings: Partial<Record<ManagedVariable, string>>): Env {
+  return buildChildEnv(parent, 'F', settings);
+}
+
+/** A signal that fires when the parent fires or after `ms`, whichever comes first. */
+export function deadlineSignal(parent: AbortSignal, ms: number): AbortSignal {
+  return AbortSignal.any([parent, AbortSignal.timeout(Math.max(0, ms))]);
+}
+
+/** The deadline passed before or while the command ran: the failure is reported as a timeout. */
+export function failedByDeadline(outcome: CommandOutcome, signal: AbortSignal): boolean {
+  return !outcome.ok && (outcome.reason === 'timeout' || signal.aborted);
+}
