@@ -1,0 +1,161 @@
+/**
+ * End-of-run delivery: the admin email + Slack message and the stakeholder emails, each
+ * attempted once, logged and reported to metrics; failures never propagate.
+ */
+import { abortReason, sendEmail, type EmailSettings } from './email.js';
+import { errorText, type NotificationLog } from './log.js';
+import {
+  TEST_SUCCESS_SLACK_TEXT,
+  renderAdminEmailBody,
+  renderAdminSlackText,
+  renderStakeholderBody,
+  type AdminErrors,
+} from './messages.js';
+import type { NotificationMetrics } from './metrics.js';
+import { SlackSendError, redactWebhookUrl, sendSlackMessage } from './slack.js';
+import { formatRfc822 } from './timestamp.js';
+
+export type DeliveryResult = 'sent' | 'failed' | 'skipped';
+
+export interface AdminTargets {
+  /** `notifications.admin_email` (or `notifications_test.admin_email` in test mode). */
+  readonly emails: readonly string[];
+  /** `""` = no Slack message. */
+  readonly slackUrl: string;
+}
+
+export interface DeliveryContext {
+  readonly log: NotificationLog;
+  readonly metrics: NotificationMetrics;
+  readonly email: EmailSettings;
+  readonly signal: AbortSignal;
+  readonly now: () => Date;
+  readonly timeZone: string | undefined;
+  readonly slackTimeoutMs: number;
+}
+
+export interface AdminDelivery {
+  readonly email: DeliveryResult;
+  readonly slack: DeliveryResult;
+}
+
+export async function deliverAdmin(
+  ctx: DeliveryContext,
+  targets: AdminTargets,
+  errors: AdminErrors,
+  options: { subject: string; operation: string; testMode: boolean },
+): Promise<AdminDelivery> {
+  if (errors.size === 0) {
+    ctx.log.debug({}, 'No errors to send');
+    if (!options.testMode) return { email: 'skipped', slack: 'skipped' };
+    return { email: 'skipped', slack: await sendTestSuccess(ctx, targets.slackUrl) };
+  }
+  const timestamp = formatRfc822(ctx.now(), ctx.timeZone);
+  const [email, slack] = await Promise.all([
+    sendAdminEmail(ctx, targets.emails, options.subject, renderAdminEmailBody(errors, timestamp, options.operation)),
+    sendAdminSlack(ctx, targets.slackUrl, renderAdminSlackText(errors, timestamp, options.operation)),
+  ]);
+  if (email === 'failed' || slack === 'failed') ctx.log.error({}, 'Error sending admin notifications');
+  return { email, slack };
+}
+
+async function sendTestSuccess(ctx: DeliveryContext, slackUrl: string): Promise<DeliveryResult> {
+  if (slackUrl === '') {
+    ctx.log.debug({}, 'No Slack URL configured; test-mode success message not sent');
+    return 'skipped';
+  }
+  try {
+    await sendSlackMessage(slackUrl, TEST_SUCCESS_SLACK_TEXT, ctx.signal, ctx.slackTimeoutMs);
+    ctx.log.debug({}, 'Sent slack message');
+    return 'sent';
+  } catch (err) {
+    logSlackFailure(ctx, slackUrl, err);
+    ctx.log.error({}, 'Error sending admin notifications saying there were no errors in test mode');
+    return 'failed';
+  }
+}
+
+async function sendAdminEmail(ctx: DeliveryContext, to: readonly string[], subject: string, text: string): Promise<DeliveryResult> {
+  if (to.length === 0) {
+    ctx.log.warn({}, 'No admin email addresses configured; admin email not sent');
+    return 'skipped';
+  }
+  const started = performance.now();
+  const ok = await trySendEmail(ctx, { to, subject, text });
+  const seconds = (performance.now() - started) / 1000;
+  ctx.metrics.adminNotificationAttempt('email', ok, seconds);
+  if (!ok) {
+    ctx.log.error({}, 'Failed to send admin email');
+    return 'failed';
+  }
+  ctx.log.debug({}, 'Sent admin email');
+  return 'sent';
+}
+
+async function sendAdminSlack(ctx: DeliveryContext, url: string, text: string): Promise<DeliveryResult> {
+  if (url === '') {
+    ctx.log.debug({}, 'No Slack URL configured; admin Slack message not sent');
+    return 'skipped';
+  }
+  const started = performance.now();
+  try {
+    await sendSlackMessage(url, text, ctx.signal, ctx.slackTimeoutMs);
+    ctx.metrics.adminNotificationAttempt('slack_message', true, (performance.now() - started) / 1000);
+    ctx.log.debug({}, 'Sent slack message');
+    return 'sent';
+  } catch (err) {
+    ctx.metrics.adminNotificationAttempt('slack_message', false, (performance.now() - started) / 1000);
+    logSlackFailure(ctx, url, err);
+    ctx.log.error({}, 'Failed to send slack message');
+    return 'failed';
+  }
+}
+
+function logSlackFailure(ctx: DeliveryContext, url: string, err: unknown): void {
+  const fields: Record<string, unknown> = { url: redactWebhookUrl(url) };
+  if (err instanceof SlackSendError && err.status !== undefined) {
+    fields['response status'] = err.status;
+    fields['response headers'] = err.responseHeaders ?? {};
+    fields['response body'] = err.responseBody ?? '';
+  }
+  ctx.log.error(fields, errorText(err));
+}
+
+export async function deliverStakeholderEmail(
+  ctx: DeliveryContext,
+  service: string,
+  to: readonly string[],
+  subject: string,
+  pushErrors: ReadonlyMap<string, string>,
+): Promise<DeliveryResult> {
+  const text = renderStakeholderBody(pushErrors, formatRfc822(ctx.now(), ctx.timeZone));
+  const started = performance.now();
+  const ok = await trySendEmail(ctx, { to, subject, text });
+  ctx.metrics.serviceEmailAttempt(service, ok, (performance.now() - started) / 1000);
+  if (!ok) {
+    ctx.log.error({ service }, 'Error sending service email');
+    return 'failed';
+  }
+  ctx.log.debug({ service }, 'Sent service email');
+  return 'sent';
+}
+
+async function trySendEmail(
+  ctx: DeliveryContext,
+  email: { to: readonly string[]; subject: string; text: string },
+): Promise<boolean> {
+  try {
+    await sendEmail(ctx.email, email, ctx.signal);
+    return true;
+  } catch (err) {
+    const reason = ctx.signal.aborted ? abortReason(ctx.signal) : err;
+    ctx.log.error(
+      {
+        recipient: email.to.join(', '),
+        email: { from: ctx.email.from, smtp: `${ctx.email.smtpHost}:${ctx.email.smtpPort}`, subject: email.subject },
+      },
+      `Error sending email: ${errorText(reason)}`,
+    );
+    return false;
+  }
+}

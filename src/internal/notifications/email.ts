@@ -1,0 +1,73 @@
+/**
+ * One email = one SMTP session via nodemailer (spec notifications-observability.md 2.2):
+ * plain SMTP to host:port, no authentication, STARTTLS whenever the server offers it (the
+ * certificate must verify against the SMTP host name, else the send fails), EHLO `localhost`,
+ * 10 s connection timeout, no retries, one text/plain quoted-printable part.
+ */
+import nodemailer from 'nodemailer';
+
+export interface EmailSettings {
+  /** `From` header and envelope sender. */
+  readonly from: string;
+  readonly smtpHost: string;
+  /** 0 when unset: the connection then fails, as in the original. */
+  readonly smtpPort: number;
+  /** Extra trusted CA certificates (PEM) for STARTTLS; tests with a self-signed server use it. */
+  readonly tlsCa?: string | undefined;
+}
+
+export interface OutgoingEmail {
+  readonly to: readonly string[];
+  readonly subject: string;
+  readonly text: string;
+}
+
+const CONNECT_TIMEOUT_MS = 10_000;
+
+/** Resolves when the server accepted the message; rejects on any failure or when `signal` aborts. */
+export async function sendEmail(settings: EmailSettings, email: OutgoingEmail, signal: AbortSignal): Promise<void> {
+  signal.throwIfAborted();
+  const recipients = [...new Set(email.to)];
+  if (recipients.length === 0) throw new Error('no recipients');
+  const transport = nodemailer.createTransport({
+    host: settings.smtpHost,
+    port: settings.smtpPort,
+    secure: false,
+    ignoreTLS: false,
+    requireTLS: false,
+    name: 'localhost',
+    connectionTimeout: CONNECT_TIMEOUT_MS,
+    greetingTimeout: CONNECT_TIMEOUT_MS,
+    socketTimeout: CONNECT_TIMEOUT_MS * 3,
+    tls: {
+      servername: settings.smtpHost,
+      rejectUnauthorized: true,
+      ...(settings.tlsCa !== undefined ? { ca: settings.tlsCa } : {}),
+    },
+  });
+  const aborted = new Promise<never>((_, reject) => {
+    const onAbort = (): void => reject(abortReason(signal));
+    signal.addEventListener('abort', onAbort, { once: true });
+  });
+  try {
+    await Promise.race([
+      transport.sendMail({
+        from: settings.from,
+        to: recipients.join(', '),
+        subject: email.subject,
+        text: email.text,
+        textEncoding: 'quoted-printable',
+        envelope: { from: settings.from, to: recipients },
+      }),
+      aborted,
+    ]);
+  } finally {
+    transport.close();
+  }
+}
+
+export function abortReason(signal: AbortSignal): Error {
+  const reason: unknown = signal.reason;
+  if (reason instanceof Error && reason.name !== 'AbortError') return reason;
+  return new Error('notification delivery deadline exceeded');
+}
