@@ -187,6 +187,17 @@ export interface LoadOptions {
   readonly searchDirs?: readonly string[] | undefined;
   readonly executable?: ValidationTarget | undefined;
   readonly selection?: ServiceSelection | undefined;
+  /** Command-line facts that change which checks apply. */
+  readonly flags?: RunFlags | undefined;
+}
+
+export interface RunFlags {
+  /** `--disable-notifications`, `--dont-notify` or `-r` given */
+  readonly notificationsDisabled?: boolean | undefined;
+  /** `-t/--test`: notifications_test.* is used */
+  readonly test?: boolean | undefined;
+  /** RUF `--authmethod` (default `tls`) */
+  readonly authMethod?: string | undefined;
 }
 
 export interface LoadedConfig {
@@ -200,6 +211,8 @@ export interface LoadedConfig {
   readonly services: readonly ServiceSettings[];
   /** Selected services skipped because of error-service findings. */
   readonly skippedServices: readonly { readonly name: ServiceName; readonly findings: readonly Finding[] }[];
+  /** Every configured service (all experiments and roles), file order. */
+  readonly allServices: readonly ServiceName[];
   /** Every account of every role of every experiment, file order, duplicates kept (FERRY usernames). */
   readonly accounts: readonly string[];
   readonly findings: readonly Finding[];
