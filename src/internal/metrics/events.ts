@@ -74,3 +74,34 @@ export const noopRefreshMetrics: RefreshMetricEvents = {
   lastFerryRefresh: noop,
   runOutcome: noop,
 };
+
+/**
+ * What notification delivery reports to metrics (spec notifications-observability.md 4.2,
+ * the `current_*_error_count` and `*_email_*` families). Kept here, free of prom-client,
+ * so src/internal/notifications can import it statically.
+ */
+export interface NotificationMetricEvents {
+  /** Error-count threshold bookkeeping (1.6): counter value after each adjustment. */
+  setupErrorCount(service: string, count: number): void;
+  pushErrorCount(service: string, node: string, count: number): void;
+  /** Every stakeholder email attempt, successful or not (`service` as routed). */
+  serviceEmailAttempted(service: string, success: boolean): void;
+  /** Duration of a successful stakeholder email. */
+  serviceEmailSent(seconds: number): void;
+  /** Every admin email or Slack attempt. */
+  adminNotificationAttempted(type: AdminNotificationType, success: boolean): void;
+  /** Duration of a successful admin email or Slack message. */
+  adminNotificationSent(type: AdminNotificationType, seconds: number): void;
+}
+
+/** The `notification_type` label values of the original. */
+export type AdminNotificationType = 'email' | 'slack_message';
+
+export const noopNotificationMetrics: NotificationMetricEvents = {
+  setupErrorCount: noop,
+  pushErrorCount: noop,
+  serviceEmailAttempted: noop,
+  serviceEmailSent: noop,
+  adminNotificationAttempted: noop,
+  adminNotificationSent: noop,
+};
