@@ -1,0 +1,255 @@
+/**
+ * token-push after startup (token-push.md 1.2 steps 12-14, 3): metrics probe, global deadline,
+ * tracing, database, notifications, the pipeline, and the end of the run in the order
+ * notifications → metrics push → database close (notifications-observability.md Q2 fix).
+ */
+import type { ServiceName } from '../config/index.js';
+import { resolveProgram } from '../exec/index.js';
+import { noopTokenPushMetrics, type TokenPushMetricEvents } from '../metrics/events.js';
+import type { TokenPushStartup } from '../cli/context.js';
+import { tempDirFrom } from '../vaulttoken/files.js';
+import { execRunner } from './exec-adapter.js';
+import { runPipeline } from './stages.js';
+import type { Concurrency, PipelineInput, RunMode, RunReport, TokenPushDb } from './types.js';
+import { DEFAULT_CONCURRENCY } from './types.js';
+
+export const DEFAULT_DB_LOCATION = '/var/lib/managed-tokens/uid.db';
+export const DB_OPEN_FAILED = 'Could not open or create ManagedTokensDatabase';
+/** Environment variable bounding parallel token stores (1 = the original's one-at-a-time). */
+export const STORE_CONCURRENCY_ENV = 'MANAGED_TOKENS_STORE_CONCURRENCY';
+
+export async function runTokenPush(ctx: TokenPushStartup): Promise<number> {
+  const { log, config } = ctx;
+  const executable = ctx.executable;
+
+  const metricsSetup = await setUpMetrics(ctx);
+  const globalDeadline = new AbortController();
+  const globalTimer = setTimeout(() => globalDeadline.abort(new Error('global timeout')), ctx.timeouts.globalMs);
+
+  const tracing = await loadTracingLazily(ctx);
+  const db = await openDatabase(ctx);
+
+  const selected = [...ctx.services.map((s) => s.name), ...config.skippedServices.map((s) => s.name)];
+  const notifications = await setUpNotifications(ctx, db.handle, metricsSetup);
+  if (db.handle === undefined) notifications.sink.send({ kind: 'setup', service: executable, message: DB_OPEN_FAILED });
+
+  let report: RunReport | undefined;
+  try {
+    report = await tracing.withSpan('token-push', { 'managed-tokens.services': selected.map((n) => n.configName) }, () =>
+      runPipeline(pipelineInput(ctx, db.handle, notifications.sink, metricsSetup.events, globalDeadline.signal, selected)),
+    );
+  } finally {
+    clearTimeout(globalTimer);
+    const exitCode = report === undefined || report.nothingAssembled ? 1 : 0;
+    if (report !== undefined) logPushSummary(ctx, report);
+    metricsSetup.events.runOutcome({
+      servicesOk: report?.successes.length ?? 0,
+      servicesFailed: report?.failures.length ?? selected.length,
+      durationSeconds: (Date.now() - ctx.startedAt.getTime()) / 1000,
+      exitCode,
+    });
+    await notifications.finish().catch((err: Error) => log.error({ err: err.message }, 'Could not deliver notifications'));
+    await metricsSetup.push();
+    db.close();
+    await tracing.shutdown().catch(() => undefined);
+  }
+  return report.nothingAssembled ? 1 : 0;
+}
+
+function pipelineInput(
+  ctx: TokenPushStartup,
+  db: TokenPushDb | undefined,
+  sink: PipelineInput['notifications'],
+  metrics: TokenPushMetricEvents,
+  signal: AbortSignal,
+  selected: readonly ServiceName[],
+): PipelineInput {
+  const pathValue = ctx.env['PATH'];
+  const mode: RunMode = ctx.testMode
+    ? { kind: 'test' }
+    : ctx.onboarding
+      ? { kind: 'onboarding', push: ctx.pushAfterOnboarding }
+      : { kind: 'normal' };
+  const configured = new Set(ctx.services.map((s) => s.name.configName));
+  return {
+    log: ctx.log,
+    env: ctx.env,
+    programs: {
+      kinit: ctx.programs.kinit,
+      klist: ctx.programs.klist,
+      condor_vault_storer: ctx.programs.condor_vault_storer,
+      htgettoken: ctx.programs.htgettoken,
+      ping: ctx.programs.ping,
+      // Q8 fix: resolved once per run, before any push task starts.
+      rsync: resolveProgram('rsync', pathValue) ?? '',
+      ssh: resolveProgram('ssh', pathValue) ?? 'ssh',
+    },
+    timeouts: ctx.timeouts,
+    pushRetry: ctx.config.retries.pushTokens,
+    services: ctx.services,
+    skipped: selected.filter((n) => !configured.has(n.configName)),
+    mode,
+    verbose: ctx.flags.verbose,
+    runUID: process.getuid?.() ?? 0,
+    tempDir: tempDirFrom(ctx.env),
+    db,
+    notifications: sink,
+    metrics,
+    run: execRunner,
+    signal,
+    concurrency: concurrencyFrom(ctx),
+    startedAt: ctx.startedAt,
+  };
+}
+
+function concurrencyFrom(ctx: TokenPushStartup): Concurrency {
+  const raw = ctx.env[STORE_CONCURRENCY_ENV];
+  if (raw === undefined || raw === '') return DEFAULT_CONCURRENCY;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) {
+    ctx.log.warn(
+      { variable: STORE_CONCURRENCY_ENV, value: raw },
+      `${STORE_CONCURRENCY_ENV} must be a positive integer; using ${DEFAULT_CONCURRENCY.tokenStores}`,
+    );
+    return DEFAULT_CONCURRENCY;
+  }
+  return { ...DEFAULT_CONCURRENCY, tokenStores: value };
+}
+
+// ---- database ----
+
+interface OpenedDb {
+  readonly handle: (TokenPushDb & import('../notifications/index.js').ErrorCountStore) | undefined;
+  close(): void;
+}
+
+async function openDatabase(ctx: TokenPushStartup): Promise<OpenedDb> {
+  const location = ctx.config.global.dbLocation === '' ? DEFAULT_DB_LOCATION : ctx.config.global.dbLocation;
+  try {
+    const { ManagedTokensDb } = await import('../db/index.js');
+    const db = ManagedTokensDb.open(location, { log: ctx.log });
+    return { handle: db, close: () => db.close() };
+  } catch (err) {
+    ctx.log.error({ dbLocation: location, err: (err as Error).message }, DB_OPEN_FAILED);
+    return { handle: undefined, close: () => undefined };
+  }
+}
+
+// ---- notifications ----
+
+async function setUpNotifications(
+  ctx: TokenPushStartup,
+  db: OpenedDb['handle'],
+  metricsSetup: MetricsSetup,
+): Promise<import('../notifications/index.js').RunNotifications> {
+  const n = await import('../notifications/index.js');
+  const global = ctx.config.global;
+  const serviceTargets = [
+    ...ctx.services.map((s) => ({ configName: s.name.configName, emails: s.emails, notificationsDisabled: s.notificationsDisabled })),
+    ...ctx.config.skippedServices.map((s) => ({
+      configName: s.name.configName,
+      emails: [] as readonly string[],
+      notificationsDisabled: global.disableNotifications,
+    })),
+  ];
+  const gating = n.resolveTokenPushGating({
+    disabledByFlag: ctx.notificationsDisabledByFlag || ctx.onboarding,
+    globalDisabled: global.disableNotifications,
+    services: serviceTargets,
+  });
+  if (gating.adminBlockedBy !== undefined) ctx.log.debug(`Admin notifications disabled by ${gating.adminBlockedBy}`);
+  return n.createTokenPushNotifications({
+    log: ctx.log,
+    db,
+    errorCountToSendMessage: global.errorCountToSendMessage,
+    testMode: ctx.testMode,
+    email: n.emailSettingsFromConfig(global),
+    admin: gating.adminBlockedBy !== undefined ? 'blocked' : n.adminTargetsFromConfig(global, ctx.testMode),
+    services: serviceTargets.map((s) => ({
+      configName: s.configName,
+      emails: s.emails,
+      blocked: gating.blockedServices.has(s.configName),
+    })),
+    executable: ctx.executable,
+    metrics: metricsSetup.notificationMetrics,
+  });
+}
+
+// ---- metrics ----
+
+interface MetricsSetup {
+  readonly events: TokenPushMetricEvents;
+  readonly notificationMetrics: import('../notifications/index.js').NotificationMetrics | undefined;
+  push(): Promise<void>;
+}
+
+async function setUpMetrics(ctx: TokenPushStartup): Promise<MetricsSetup> {
+  const prometheus = ctx.config.global.prometheus;
+  const disabled: MetricsSetup = { events: noopTokenPushMetrics, notificationMetrics: undefined, push: async () => undefined };
+  if (prometheus.host.trim() === '') {
+    ctx.log.debug('No prometheus.host configured; metrics are not pushed');
+    return disabled;
+  }
+  try {
+    const m = await import('../metrics/index.js');
+    // Q19 fix: the probe is bounded (the original waited without limit).
+    const up = await m.probePushgateway(prometheus.host, { log: ctx.log, timeoutMs: Math.min(10_000, ctx.timeouts.globalMs) });
+    if (!up) return disabled;
+    const runMetrics = m.createRunMetrics({ executable: ctx.executable });
+    return {
+      events: runMetrics.tokenPush,
+      notificationMetrics: runMetrics.notifications,
+      push: async () => {
+        await m.pushMetrics({
+          host: prometheus.host,
+          job: m.jobName(prometheus.jobName, ctx.devEnvironmentLabel),
+          executable: ctx.executable,
+          registry: runMetrics.registry,
+          log: ctx.log,
+        });
+      },
+    };
+  } catch (err) {
+    ctx.log.error({ err: (err as Error).message }, 'Could not set up metrics; continuing without them');
+    return disabled;
+  }
+}
+
+// ---- tracing ----
+
+async function loadTracingLazily(ctx: TokenPushStartup): Promise<import('../tracing/api.js').Tracing> {
+  try {
+    const { loadTracing } = await import('../tracing/api.js');
+    return await loadTracing({
+      url: ctx.config.global.tracing.url,
+      environment: ctx.devEnvironmentLabel,
+      executable: ctx.executable,
+      log: ctx.log,
+    });
+  } catch (err) {
+    ctx.log.error({ err: (err as Error).message }, 'Could not start tracing; continuing without it');
+    const { noopTracing } = await import('../tracing/api.js');
+    return noopTracing;
+  }
+}
+
+// ---- operator summary ----
+
+/** One line per service and node: what landed where, or why not. */
+function logPushSummary(ctx: TokenPushStartup, report: RunReport): void {
+  for (const service of report.pushes) {
+    if (service.source === undefined) {
+      ctx.log.info({ service: service.configName }, `Push summary: ${service.configName}: no token to push`);
+      continue;
+    }
+    for (const node of service.nodes) {
+      const where = `${service.account}@${node.node}:${node.destinations.join(',')}`;
+      ctx.log.info(
+        { service: service.configName, node: node.node, ok: node.ok, destinations: node.destinations },
+        node.ok
+          ? `Push summary: ${service.configName} -> ${where}: ok`
+          : `Push summary: ${service.configName} -> ${node.node}: FAILED: ${node.error ?? ''}`,
+      );
+    }
+  }
+}
