@@ -133,7 +133,7 @@ export function validateSource(source: ConfigSource, options: LoadOptions): Load
   checkMailSettings(findings, locations, adminNotificationsEnabled, flags.test === true);
 
   const relevant = options.selection === undefined ? findings.list : findings.list.filter((finding) => finding.service === undefined || selectedNames.has(finding.service));
-  const all = dedupe(relevant);
+  const all = dedupe(relevant).sort((a, b) => a.pos.line - b.pos.line || a.pos.col - b.pos.col);
   return {
     file: source.choice.path,
     format: source.choice.format,
