@@ -198,7 +198,7 @@ async function setUpMetrics(ctx: TokenPushStartup): Promise<MetricsSetup> {
     const runMetrics = m.createRunMetrics({ executable: ctx.executable });
     return {
       events: runMetrics.tokenPush,
-      notificationMetrics: runMetrics.notifications,
+      notificationMetrics: adaptNotificationMetrics(runMetrics.notifications),
       push: async () => {
         await m.pushMetrics({
           host: prometheus.host,
@@ -213,6 +213,24 @@ async function setUpMetrics(ctx: TokenPushStartup): Promise<MetricsSetup> {
     ctx.log.error({ err: (err as Error).message }, 'Could not set up metrics; continuing without them');
     return disabled;
   }
+}
+
+/** The notifications module's metric interface over the metrics module's events. */
+function adaptNotificationMetrics(
+  events: import('../metrics/events.js').NotificationMetricEvents,
+): import('../notifications/index.js').NotificationMetrics {
+  return {
+    setupErrorCount: (service, count) => events.setupErrorCount(service, count),
+    pushErrorCount: (service, node, count) => events.pushErrorCount(service, node, count),
+    serviceEmailAttempt: (service, success, seconds) => {
+      events.serviceEmailAttempted(service, success);
+      if (success) events.serviceEmailSent(seconds);
+    },
+    adminNotificationAttempt: (type, success, seconds) => {
+      events.adminNotificationAttempted(type, success);
+      if (success) events.adminNotificationSent(type, seconds);
+    },
+  };
 }
 
 // ---- tracing ----
