@@ -1,0 +1,4 @@
+/** token-push: obtain vault tokens for the configured services and push them to their nodes. */
+import { mainTokenPush } from '../internal/cli/main.js';
+
+await mainTokenPush();
