@@ -1,0 +1,77 @@
+import { readFileSync } from 'node:fs';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it } from 'vitest';
+import { checkConfig, type Severity } from '../../../src/internal/config/index.js';
+import { tempDir, writeIn } from './helpers.js';
+
+const EXAMPLE_PATH = fileURLToPath(new URL('../../../config.example.yaml', import.meta.url));
+const EXAMPLE = readFileSync(EXAMPLE_PATH, 'utf8');
+
+describe('config.example.yaml', () => {
+  it('passes check-config for both executables with no warnings', () => {
+    const result = checkConfig({ configFile: EXAMPLE_PATH, env: {}, cwd: '/', executable: 'both' });
+    expect(result).toEqual({ exitCode: 0, lines: [`${EXAMPLE_PATH}: OK: 4 services, 5 distinct nodes, 0 warnings`] });
+  });
+
+  it('passes check-config for each executable', () => {
+    expect(checkConfig({ configFile: EXAMPLE_PATH, env: {}, cwd: '/', executable: 'token-push' }).exitCode).toBe(0);
+    expect(checkConfig({ configFile: EXAMPLE_PATH, env: {}, cwd: '/', executable: 'refresh-uids-from-ferry' }).exitCode).toBe(0);
+  });
+});
+
+interface Variant {
+  readonly name: string;
+  readonly from: string;
+  readonly to: string;
+  readonly keyPath: string;
+  readonly severity: Severity;
+  /** text on the reported line (defaults to `to`) */
+  readonly lineHas?: string;
+  readonly message: RegExp;
+}
+
+const ROLE = 'experiments.dune.roles.production';
+const MU2E = 'experiments.mu2e.roles.production';
+const VARIANTS: readonly Variant[] = [
+  { name: 'typo in a timeout value', from: 'vaultStorerTimeout: 60s', to: 'vaultStorerTimeout: 60ssss', keyPath: 'timeouts.vaultStorerTimeout', severity: 'error-global', message: /not a Go duration \(got "60ssss"/ },
+  { name: 'bare number timeout', from: 'pingTimeout: 10s', to: 'pingTimeout: 10', keyPath: 'timeouts.pingTimeout', severity: 'error-global', message: /not a Go duration/ },
+  { name: 'days in a timeout', from: 'globalTimeout: 300s', to: 'globalTimeout: 1d', keyPath: 'timeouts.globalTimeout', severity: 'error-global', message: /not a Go duration \(got "1d"/ },
+  { name: 'stage timeouts above the global one', from: 'globalTimeout: 300s', to: 'globalTimeout: 100s', keyPath: 'timeouts.globalTimeout', severity: 'error-global', message: /component timeouts exceed the global timeout .*150s; expected at most globalTimeout 100s/ },
+  { name: 'disableNotifications: yes', from: 'disableNotifications: false', to: 'disableNotifications: "yes"', keyPath: 'disableNotifications', severity: 'error-global', message: /expected true or false/ },
+  { name: 'negative numRetries', from: 'pushTokens:         {numRetries: 2,', to: 'pushTokens:         {numRetries: -2,', keyPath: 'workerType.pushTokens.numRetries', severity: 'error-global', message: /non-negative integer \(got -2/ },
+  { name: 'numeric retrySleep', from: 'retrySleep: "15s"}', to: 'retrySleep: 15}', keyPath: 'workerType.pushTokens.retrySleep', severity: 'error-global', message: /Go duration string \(got 15/ },
+  { name: 'broken role-file template', from: '"/tmp/default_role_{{.Experiment}}_{{.DesiredUID}}"  # built-in', to: '"/tmp/default_role_{{.Experiment}}_{{.DesiredUID"  # built-in', keyPath: 'defaultRoleFileDestinationTemplate', severity: 'error-global', message: /unclosed template action/ },
+  { name: 'template function in an override', from: '"/tmp/default_role_dune_{{.DesiredUID}}"', to: `'/tmp/x_{{printf "%d" .DesiredUID}}'`, keyPath: 'experiments.dune-pool2.roles.production.defaultRoleFileDestinationTemplateOverride', severity: 'error-service', message: /unsupported template action/ },
+  { name: 'unknown field in the principal pattern', from: 'kerberosPrincipalPatternOverride: "{{.Account}}/test', to: 'kerberosPrincipalPatternOverride: "{{.Acount}}/test', keyPath: 'experiments.mu2e.roles.test.kerberosPrincipalPatternOverride', severity: 'error-service', message: /unknown template field "\.Acount"/ },
+  { name: 'negative UID', from: 'desiredUIDOverride: 12345', to: 'desiredUIDOverride: -5', keyPath: 'experiments.dune-pool2.roles.production.desiredUIDOverride', severity: 'error-service', message: /not a valid UID \(got -5/ },
+  { name: 'invalid token getter', from: 'tokenGetterOverride: getToken', to: 'tokenGetterOverride: GetToken', keyPath: `${MU2E}.tokenGetterOverride`, severity: 'error-service', message: /expected "getToken" or "storeAndGetToken"/ },
+  { name: 'unclosed quote in ssh options', from: 'sshOptionsOverride: "-o ConnectTimeout=45"', to: `sshOptionsOverride: "-o 'ConnectTimeout=45"`, keyPath: `${MU2E}.sshOptionsOverride`, severity: 'error-service', message: /unclosed single quote/ },
+  { name: 'empty destination nodes', from: 'destinationNodes: [dunegpvm01.example.org, dunegpvm02.example.org]', to: 'destinationNodes: []', keyPath: `${ROLE}.destinationNodes`, severity: 'error-service', message: /missing or empty/ },
+  { name: 'role name with underscore', from: '      production:                         # role names', to: '      prod_uction:                         # role names', keyPath: 'experiments.dune.roles.prod_uction', severity: 'error-service', message: /invalid role name/ },
+  { name: 'account that is not a user name', from: 'account: dunepro                  #', to: 'account: "dune pro"                  #', keyPath: `${ROLE}.account`, severity: 'error-service', message: /not a Unix user name/ },
+  { name: 'duplicate key after lower-casing', from: 'dbLocation: /var/lib/managed-tokens/managed-tokens.db', to: 'dbLocation: /a.db\nDBLOCATION: /var/lib/managed-tokens/managed-tokens.db', lineHas: 'DBLOCATION', keyPath: 'DBLOCATION', severity: 'error-global', message: /duplicate key/ },
+  { name: 'list where a string is expected', from: '\nvaultServer: vault.example.org ', to: '\nvaultServer: [vault.example.org] ', lineHas: 'vaultServer: [vault', keyPath: 'vaultServer', severity: 'error-global', message: /wrong type \(got a list; expected a string\)/ },
+  { name: 'string smtpPort', from: 'smtpPort: 25', to: 'smtpPort: "25"', keyPath: 'email.smtpPort', severity: 'error-global', message: /expected an integer/ },
+  { name: 'negative errorCountToSendMessage', from: 'errorCountToSendMessage: 3 ', to: 'errorCountToSendMessage: -3 ', keyPath: 'errorCountToSendMessage', severity: 'error-global', message: /negative/ },
+  { name: 'invalid experiment name', from: '  mu2e:\n', to: '  "mu2e.v2":\n', keyPath: 'experiments.mu2e.v2', severity: 'error-global', message: /invalid experiment name/ },
+  { name: 'ferry host with a port', from: 'host: https://ferry.example.org ', to: 'host: https://ferry.example.org:8445 ', keyPath: 'ferry.host', severity: 'error-global', message: /not a FERRY base URL/ },
+  { name: 'bad e-mail sender', from: 'from: managed-tokens@example.org', to: 'from: managed-tokens', keyPath: 'email.from', severity: 'error-global', message: /not an e-mail address/ },
+  { name: 'typo in a role key', from: 'keytabPathOverride: /opt/', to: 'keytabPathOveride: /opt/', keyPath: `${MU2E}.keytabPathOveride`, severity: 'warning', message: /did you mean "keytabPathOverride"/ },
+];
+
+describe('broken variants of config.example.yaml report the exact key path and line', () => {
+  it.each(VARIANTS)('$name', (variant) => {
+    expect(EXAMPLE.split(variant.from).length - 1, `"${variant.from}" must occur exactly once in the example`).toBe(1);
+    const text = EXAMPLE.replace(variant.from, variant.to);
+    const marker = variant.lineHas ?? variant.to.split('\n')[0] ?? variant.to;
+    const expectedLine = text.split('\n').findIndex((line) => line.includes(marker.trim())) + 1;
+    expect(expectedLine).toBeGreaterThan(0);
+    const file = writeIn(tempDir(), 'managedTokens.yml', text);
+    const result = checkConfig({ configFile: file, env: {}, cwd: '/', executable: 'both' });
+    const label = variant.severity === 'warning' ? 'warning' : variant.severity === 'error-global' ? 'error' : 'error (service skipped)';
+    const matching = result.lines.filter((line) => line.startsWith(`${file}:${expectedLine}:`) && line.includes(`: ${variant.keyPath}: ${label}`));
+    expect(matching, result.lines.join('\n')).toHaveLength(1);
+    expect(matching[0]).toMatch(variant.message);
+    expect(result.exitCode).toBe(variant.severity === 'warning' ? 0 : 1);
+  });
+});
