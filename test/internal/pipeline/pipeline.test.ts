@@ -1,0 +1,210 @@
+import { promises as fs } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Notification } from '../../../src/internal/notifications/types.js';
+import { execRunner } from '../../../src/internal/pipeline/exec-adapter.js';
+import { runPipeline } from '../../../src/internal/pipeline/stages.js';
+import { DEFAULT_CONCURRENCY } from '../../../src/internal/pipeline/types.js';
+import { exitWith, ok, pipelineInput, scriptedRunner, service } from './helpers.js';
+
+const uid = process.getuid?.() ?? 0;
+let dir: string;
+let tmp: string;
+let root: string;
+let state: string;
+
+beforeEach(async () => {
+  dir = await fs.mkdtemp(path.join(os.tmpdir(), 'pipeline-test-'));
+  tmp = path.join(dir, 'tmp');
+  root = path.join(dir, 'root');
+  state = path.join(dir, 'state');
+  for (const d of [tmp, root, state]) await fs.mkdir(d);
+});
+afterEach(async () => {
+  await fs.rm(dir, { recursive: true, force: true });
+});
+
+/**
+ * A condor_vault_storer stand-in (real process) that detects the two ways parallel stores could
+ * go wrong: two storers for the same real name at once (they share token files), and a staged
+ * token that belongs to another service. Tokens name their service: `hvs.<realName>.<random>`.
+ */
+const SAFETY_STORER = `#!/bin/bash
+svc=$1
+loc="$TMPDIR/vt_u$(id -u)-$svc"
+mkdir "$STATE/active-$svc" 2>/dev/null || echo "OVERLAP $svc" >> "$STATE/problems"
+mkdir "$STATE/running-$$"; ls -d "$STATE"/running-* | wc -l >> "$STATE/concurrency"
+staged=$(cat "$loc" 2>/dev/null || true)
+if [ -n "$staged" ]; then owner=\${staged#hvs.}; owner=\${owner%%.*}; [ "$owner" = "$svc" ] || echo "WRONG $owner staged for $svc" >> "$STATE/problems"; fi
+sleep 0.4
+printf 'hvs.%s.%s\\n' "$svc" "$RANDOM$RANDOM" > "$loc"
+rmdir "$STATE/running-$$" "$STATE/active-$svc"
+`;
+
+describe('safe parallelism of token stores (README decision 7)', () => {
+  const realNames = ['dune_production', 'mu2e_production', 'nova_production', 'sbnd_production'];
+  const services = (): ReturnType<typeof service>[] =>
+    [
+      service('dune', 'production'),
+      service('dune-2', 'production', { experimentOverride: 'dune' }),
+      service('dune-3', 'production', { experimentOverride: 'dune' }),
+      service('mu2e', 'production'),
+      service('nova', 'production'),
+      service('sbnd', 'production'),
+    ].map((s) => ({ ...s, serviceCreddVaultTokenPathRoot: root }));
+
+  async function runWith(tokenStores: number): Promise<{ problems: string; maxConcurrent: number }> {
+    const storer = path.join(dir, 'condor_vault_storer');
+    await fs.writeFile(storer, SAFETY_STORER, { mode: 0o755 });
+    for (const name of realNames) await fs.writeFile(path.join(root, `vt_u${uid}-s1-${name}`), `hvs.${name}.seed\n`);
+    const runner = scriptedRunner((req, tool) => (tool === 'condor_vault_storer' ? execRunner(req) : ok()));
+    const input = pipelineInput({
+      services: services(),
+      run: runner.run,
+      tempDir: tmp,
+      overrides: {
+        env: { PATH: '/usr/bin:/bin', TMPDIR: tmp, STATE: state },
+        programs: { ...pipelineInput({ services: [], run: runner.run, tempDir: tmp }).programs, condor_vault_storer: storer },
+        mode: { kind: 'test' },
+        concurrency: { ...DEFAULT_CONCURRENCY, tokenStores },
+      },
+    });
+    const report = await runPipeline(input);
+    expect(report.failures).toEqual([]);
+    expect(runner.of('condor_vault_storer')).toHaveLength(6);
+    for (const name of realNames) {
+      const token = await fs.readFile(path.join(root, `vt_u${uid}-s1-${name}`), 'utf8');
+      expect(token).toMatch(new RegExp(`^hvs\\.${name}\\.[0-9]+\\n$`));
+    }
+    const problems = await fs.readFile(path.join(state, 'problems'), 'utf8').catch(() => '');
+    const counts = (await fs.readFile(path.join(state, 'concurrency'), 'utf8')).trim().split('\n').map(Number);
+    return { problems, maxConcurrent: Math.max(...counts) };
+  }
+
+  it('stores different real names side by side but never two stores of one real name at once', async () => {
+    const { problems, maxConcurrent } = await runWith(4);
+    expect(problems).toBe('');
+    expect(maxConcurrent).toBeGreaterThan(1);
+  });
+
+  it('runs strictly one at a time when configured with 1 (the original behaviour)', async () => {
+    const { problems, maxConcurrent } = await runWith(1);
+    expect(problems).toBe('');
+    expect(maxConcurrent).toBe(1);
+  });
+
+  it('the stand-in does catch overlapping stores of one real name (the check can fail)', async () => {
+    const storer = path.join(dir, 'condor_vault_storer');
+    await fs.writeFile(storer, SAFETY_STORER, { mode: 0o755 });
+    const env = { PATH: '/usr/bin:/bin', TMPDIR: tmp, STATE: state };
+    await Promise.all(
+      [1, 2].map(() =>
+        execRunner({ argv: [storer, 'dune_production'], env, signal: AbortSignal.timeout(5000), capture: 'combined' }),
+      ),
+    );
+    expect(await fs.readFile(path.join(state, 'problems'), 'utf8')).toContain('OVERLAP dune_production');
+  });
+});
+
+describe('pipeline stages with scripted tools', () => {
+  async function seedStored(names: string[]): Promise<void> {
+    for (const n of names) await fs.writeFile(path.join(root, `vt_u${uid}-s1-${n}`), `hvs.${n}.seedtoken\n`);
+  }
+
+  it('test mode stops before ping and push and counts survivors as successes (check 54)', async () => {
+    const runner = scriptedRunner(() => ok());
+    const services = [service('dune', 'production', { serviceCreddVaultTokenPathRoot: root })];
+    const report = await runPipeline(pipelineInput({ services, run: runner.run, tempDir: tmp, overrides: { mode: { kind: 'test' } } }));
+    expect(report.successes).toEqual(['dune_production']);
+    expect(runner.of('condor_vault_storer')).toHaveLength(1);
+    expect(runner.of('ping')).toEqual([]);
+    expect(runner.of('rsync')).toEqual([]);
+  });
+
+  it('a kerberos failure notifies that service only; the others are stored, pinged and pushed (checks 22, 53, 48)', async () => {
+    await seedStored(['dune_production', 'mu2e_production']);
+    const notifications: Notification[] = [];
+    const runner = scriptedRunner((req, tool) => {
+      if (tool === 'ping') return req.argv.at(-1) === 'n1' ? exitWith(1) : ok();
+      if (tool === 'rsync') return (req.argv.at(-1) ?? '').includes('@n1:') ? exitWith(12) : ok();
+      return ok();
+    });
+    const base = { serviceCreddVaultTokenPathRoot: root, nodes: ['n1', 'n2'] };
+    const services = [
+      service('dune', 'production', base),
+      service('mu2e', 'production', base),
+      service('nova', 'production', { ...base, userPrincipal: 'nova@OTHER' }),
+    ];
+    // klist will report a principal other than the configured one for nova
+    const run = scriptedRunner(async (req, tool) => runner.run(req).then((r) => r));
+    const input = pipelineInput({
+      services,
+      tempDir: tmp,
+      notifications,
+      run: async (req) => {
+        const tool = (req.argv[0] ?? '').split('/').pop();
+        if (tool === 'klist' && req.env['KRB5CCNAME']?.includes('nova')) return ok('Default principal: somebody@ELSE\n');
+        return run.run(req);
+      },
+    });
+    const report = await runPipeline(input);
+    expect(report.successes).toEqual([]);
+    expect(report.failures).toEqual(['dune_production', 'mu2e_production', 'nova_production']);
+    const text = notifications.map((n) => `${n.kind}|${n.service}|${'node' in n ? n.node : ''}|${n.message}`).sort();
+    expect(text).toEqual([
+      'push|dune_production|n1|Error pushing vault tokens to destination node n1: failed to push file to destination node: Node n1 was not pingable earlier prior to attempt to push tokens; rsync command failed: exit status 12',
+      'push|mu2e_production|n1|Error pushing vault tokens to destination node n1: failed to push file to destination node: Node n1 was not pingable earlier prior to attempt to push tokens; rsync command failed: exit status 12',
+      'setup|dune_production||Could not ping the following nodes: n1',
+      'setup|mu2e_production||Could not ping the following nodes: n1',
+      'setup|nova_production||Could not obtain and verify kerberos ticket',
+    ]);
+    const storerServices = runner.of('condor_vault_storer').map((r) => r.argv[1]).sort();
+    expect(storerServices).toEqual(['dune_production', 'mu2e_production']);
+    const n2Pushes = runner.of('rsync').filter((r) => (r.argv.at(-1) ?? '').includes('@n2:'));
+    expect(n2Pushes).toHaveLength(6);
+    // the token pushed is the stored one, to both fixed names
+    expect(n2Pushes.filter((r) => r.argv.at(-1) === 'dunepro@n2:/tmp/vt_u5000-dune_production')[0]?.argv.at(-2)).toBe(
+      path.join(root, `vt_u${uid}-s1-dune_production`),
+    );
+    // kerberos directory removed (check 24)
+    expect((await fs.readdir(tmp)).filter((f) => f.startsWith('managed-tokens'))).toEqual([]);
+  });
+
+  it('every get-token service is processed even after a failure (Q1 fix, check 43)', async () => {
+    const notifications: Notification[] = [];
+    const runner = scriptedRunner((req, tool) => (tool === 'htgettoken' ? exitWith(1) : ok()));
+    const services = ['dune', 'mu2e', 'nova'].map((e) =>
+      service(e, 'production', { tokenGetter: 'getToken', serviceCreddVaultTokenPathRoot: root }),
+    );
+    const report = await runPipeline(pipelineInput({ services, run: runner.run, tempDir: tmp, notifications }));
+    expect(runner.of('htgettoken')).toHaveLength(3);
+    expect(report.failures).toEqual(['dune_production', 'mu2e_production', 'nova_production']);
+    expect(notifications.map((n) => n.service).sort()).toEqual(['dune_production', 'mu2e_production', 'nova_production']);
+    expect(runner.of('rsync')).toEqual([]);
+  });
+
+  it('a malformed stored token is never pushed (caught when the storer leaves it in place)', async () => {
+    await fs.writeFile(path.join(root, `vt_u${uid}-s1-dune_production`), 'garbage\n');
+    const notifications: Notification[] = [];
+    const runner = scriptedRunner(() => ok());
+    const services = [service('dune', 'production', { serviceCreddVaultTokenPathRoot: root })];
+    const report = await runPipeline(pipelineInput({ services, run: runner.run, tempDir: tmp, notifications }));
+    expect(report.failures).toEqual(['dune_production']);
+    expect(runner.of('rsync')).toEqual([]);
+    expect(notifications.map((n) => n.message)).toEqual([
+      'Could not store and get vault tokens; s1: condor_vault_storer left a malformed vault token (content does not look like a vault token (hvs.… or s.…))',
+    ]);
+    expect(await fs.readFile(path.join(root, `vt_u${uid}-s1-dune_production`), 'utf8')).toBe('garbage\n');
+  });
+
+  it('nothing assembled: no DB for the UID lookup → reported, no kinit, kerberos dir removed (checks 56, 62)', async () => {
+    const runner = scriptedRunner(() => ok());
+    const services = [service('dune', 'production', { desiredUIDOverride: undefined })];
+    const report = await runPipeline(pipelineInput({ services, run: runner.run, tempDir: tmp }));
+    expect(report.nothingAssembled).toBe(true);
+    expect(report.failures).toEqual(['dune_production']);
+    expect(runner.of('kinit')).toEqual([]);
+    expect(await fs.readdir(tmp)).toEqual([]);
+  });
+});
