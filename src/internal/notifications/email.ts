@@ -4,6 +4,7 @@
  * certificate must verify against the SMTP host name, else the send fails), EHLO `localhost`,
  * 10 s connection timeout, no retries, one text/plain quoted-printable part.
  */
+import { isIP } from 'node:net';
 import nodemailer from 'nodemailer';
 
 export interface EmailSettings {
@@ -40,7 +41,8 @@ export async function sendEmail(settings: EmailSettings, email: OutgoingEmail, s
     greetingTimeout: CONNECT_TIMEOUT_MS,
     socketTimeout: CONNECT_TIMEOUT_MS * 3,
     tls: {
-      servername: settings.smtpHost,
+      // SNI must not carry an IP address; the certificate is still checked against it.
+      ...(isIP(settings.smtpHost) === 0 ? { servername: settings.smtpHost } : {}),
       rejectUnauthorized: true,
       ...(settings.tlsCa !== undefined ? { ca: settings.tlsCa } : {}),
     },
