@@ -1,7 +1,175 @@
-/** Placeholder until the refresh engineer lands the real run sequence (ferry-and-db.md 1.4). */
+/**
+ * refresh-uids-from-ferry after startup (spec ferry-and-db.md 1.3 steps 10-13 and 1.4):
+ * metrics probe, global deadline, tracing, then the run sequence. The end of every run that got
+ * past the database open is: JWT cleanup → admin notifications → metrics push → database close
+ * (notifications before the push: notifications-observability.md Q2 fix, as token-push does).
+ */
 import type { RefreshStartup } from '../cli/context.js';
+import { ManagedTokensDb } from '../db/index.js';
+import { noopRefreshMetrics, type RefreshMetricEvents } from '../metrics/events.js';
+import type { NotificationMetrics, RunNotifications } from '../notifications/index.js';
+import { setupError } from '../notifications/types.js';
+import type { Tracing } from '../tracing/api.js';
+import { sequence, type RefreshSequenceInput } from './sequence.js';
+
+export const DB_OPEN_FAILED = 'Could not open or create ManagedTokensDatabase';
+
+interface MetricsSetup {
+  readonly events: RefreshMetricEvents;
+  readonly notificationMetrics: NotificationMetrics | undefined;
+  push(): Promise<void>;
+}
 
 export async function runRefresh(ctx: RefreshStartup): Promise<number> {
-  ctx.log.error('refresh-uids-from-ferry: run sequence not implemented yet');
-  return 1;
+  const metrics = await setUpMetrics(ctx);
+  const globalDeadline = new AbortController();
+  const globalTimer = setTimeout(
+    () => globalDeadline.abort(new Error('global timeout exceeded')),
+    ctx.timeouts.globalMs,
+  );
+  const tracing = await loadTracingLazily(ctx);
+  try {
+    return await tracing.withSpan(
+      'refresh-uids-from-ferry',
+      { 'managed-tokens.authmethod': ctx.authMethod, 'managed-tokens.testmode': ctx.testMode },
+      (span) =>
+        runWithDatabase(ctx, metrics, globalDeadline.signal).then((code) => {
+          if (code !== 0) span.markError(`exit code ${code}`);
+          return code;
+        }),
+      { scope: 'refresh-uids-from-ferry' },
+    );
+  } finally {
+    clearTimeout(globalTimer);
+    await tracing.shutdown().catch(() => undefined);
+  }
+}
+
+async function runWithDatabase(ctx: RefreshStartup, metrics: MetricsSetup, signal: AbortSignal): Promise<number> {
+  const { log } = ctx;
+  const dbLocation = ctx.config.global.dbLocation;
+  let db: ManagedTokensDb;
+  try {
+    db = ManagedTokensDb.open(dbLocation, { log });
+  } catch (err) {
+    log.error({ dbLocation, err: (err as Error).message }, `${DB_OPEN_FAILED}: ${(err as Error).message}`);
+    // Sent right away, without a database; nothing is pushed to the pushgateway on this path.
+    const notifications = await setUpNotifications(ctx, metrics.notificationMetrics);
+    notifications.sink.send(setupError(ctx.executable, DB_OPEN_FAILED));
+    await notifications.finish();
+    return 1;
+  }
+  const notifications = await setUpNotifications(ctx, metrics.notificationMetrics);
+  const input: RefreshSequenceInput = {
+    ctx,
+    db,
+    notify: (message) => notifications.sink.send(setupError(ctx.executable, message)),
+    metrics: metrics.events,
+    signal,
+  };
+  let code = 1;
+  const cleanups: (() => void)[] = [];
+  try {
+    code = await sequence(input, cleanups);
+    return code;
+  } finally {
+    for (const cleanup of cleanups) {
+      try {
+        cleanup();
+      } catch (err) {
+        log.warn({ err: (err as Error).message }, 'Cleanup after the run failed');
+      }
+    }
+    metrics.events.runOutcome({
+      accountsOk: input.outcome?.ok ?? 0,
+      accountsFailed: input.outcome?.failed ?? 0,
+      durationSeconds: (Date.now() - ctx.startedAt.getTime()) / 1000,
+      exitCode: code,
+    });
+    await notifications.finish().catch((err: Error) => log.error({ err: err.message }, 'Could not deliver notifications'));
+    await metrics.push();
+    db.close();
+  }
+}
+
+// ---- metrics ----
+
+async function setUpMetrics(ctx: RefreshStartup): Promise<MetricsSetup> {
+  const disabled: MetricsSetup = { events: noopRefreshMetrics, notificationMetrics: undefined, push: async () => undefined };
+  const prometheus = ctx.config.global.prometheus;
+  try {
+    const m = await import('../metrics/index.js');
+    const up = await m.probePushgateway(prometheus.host, { log: ctx.log });
+    if (!up) return disabled;
+    const runMetrics = m.createRunMetrics({ executable: ctx.executable, program: 'refresh-uids-from-ferry' });
+    return {
+      events: runMetrics.refresh,
+      notificationMetrics: adaptNotificationMetrics(runMetrics.notifications),
+      push: async () => {
+        await m.pushMetrics({
+          host: prometheus.host,
+          job: m.jobName(prometheus.jobName, ctx.devEnvironmentLabel),
+          executable: ctx.executable,
+          registry: runMetrics.registry,
+          log: ctx.log,
+        });
+      },
+    };
+  } catch (err) {
+    ctx.log.error({ err: (err as Error).message }, 'Could not set up metrics; continuing without them');
+    return disabled;
+  }
+}
+
+/** The notifications module's metric interface over the metrics module's events. */
+function adaptNotificationMetrics(
+  events: import('../metrics/events.js').NotificationMetricEvents,
+): NotificationMetrics {
+  return {
+    setupErrorCount: (service, count) => events.setupErrorCount(service, count),
+    pushErrorCount: (service, node, count) => events.pushErrorCount(service, node, count),
+    serviceEmailAttempt: (service, success, seconds) => {
+      events.serviceEmailAttempted(service, success);
+      if (success) events.serviceEmailSent(seconds);
+    },
+    adminNotificationAttempt: (type, success, seconds) => {
+      events.adminNotificationAttempted(type, success);
+      if (success) events.adminNotificationSent(type, seconds);
+    },
+  };
+}
+
+// ---- notifications ----
+
+async function setUpNotifications(
+  ctx: RefreshStartup,
+  metrics: NotificationMetrics | undefined,
+): Promise<RunNotifications> {
+  const n = await import('../notifications/index.js');
+  const g = ctx.config.global;
+  return n.createRefreshNotifications({
+    log: ctx.log,
+    testMode: ctx.testMode,
+    email: n.emailSettingsFromConfig(g),
+    admin: ctx.notificationsDisabled ? 'blocked' : n.adminTargetsFromConfig(g, ctx.testMode),
+    executable: ctx.executable,
+    metrics,
+  });
+}
+
+// ---- tracing ----
+
+async function loadTracingLazily(ctx: RefreshStartup): Promise<Tracing> {
+  const api = await import('../tracing/api.js');
+  try {
+    return await api.loadTracing({
+      url: ctx.config.global.tracing.url,
+      environment: ctx.devEnvironmentLabel,
+      executable: ctx.executable,
+      log: ctx.log,
+    });
+  } catch (err) {
+    ctx.log.error({ err: (err as Error).message }, 'Could not start tracing; continuing without it');
+    return api.noopTracing;
+  }
 }
