@@ -18,12 +18,13 @@
  * prints ONE line `Failed to fire hook: …` to stderr (or `reportFailure`) and drops that batch;
  * nothing ever throws into the logger. `await stream.close()` before exiting: it sends what is
  * queued (bounded by closeTimeoutMs) and releases the agent. String values are passed through
- * `redact` (default: vault/bearer tokens, JWTs, Slack webhook paths) before they leave.
+ * `redact` (default: redactSecrets of ./redact.ts) before they leave.
  *
  *   lokiEnabled(host, noLokiFlag) -> boolean   (false: log `Loki logging disabled by flag`)
  */
 import { Agent, request } from 'undici';
-import { redactText } from '../tracing/redact.js';
+import { rfc3339Local } from './format.js';
+import { redactSecrets } from './redact.js';
 
 export interface LokiLabels {
   readonly app: string;
@@ -105,20 +106,6 @@ function entryTime(time: unknown): Date {
   return new Date();
 }
 
-const pad2 = (n: number): string => String(n).padStart(2, '0');
-
-/** Go's time.RFC3339 in the process's local zone: `2024-11-26T04:16:05-06:00`, `Z` for UTC. */
-export function rfc3339Local(d: Date): string {
-  const offsetMin = -d.getTimezoneOffset();
-  const sign = offsetMin < 0 ? '-' : '+';
-  const abs = Math.abs(offsetMin);
-  const zone = offsetMin === 0 ? 'Z' : `${sign}${pad2(Math.floor(abs / 60))}:${pad2(abs % 60)}`;
-  return (
-    `${d.getFullYear()}-${pad2(d.getMonth() + 1)}-${pad2(d.getDate())}` +
-    `T${pad2(d.getHours())}:${pad2(d.getMinutes())}:${pad2(d.getSeconds())}${zone}`
-  );
-}
-
 /** encoding/json's default HTML-safe escaping. */
 function htmlEscapeJson(json: string): string {
   return json
@@ -142,7 +129,7 @@ function redactDeep(value: unknown, redact: (s: string) => string): unknown {
 const DROPPED_FIELDS = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'v']);
 
 /** One pino JSON line -> the Loki entry the original would have sent, or undefined (below info / unparsable). */
-export function toLokiEntry(pinoLine: string, redact: (s: string) => string = redactText): LokiEntry | undefined {
+export function toLokiEntry(pinoLine: string, redact: (s: string) => string = redactSecrets): LokiEntry | undefined {
   let record: Record<string, unknown>;
   try {
     const parsed: unknown = JSON.parse(pinoLine);
@@ -207,7 +194,7 @@ function shownTarget(host: string): string {
 }
 
 export function createLokiStream(opts: LokiStreamOptions): LokiStream {
-  const redact = opts.redact ?? redactText;
+  const redact = opts.redact ?? ((text: string) => redactSecrets(text));
   const report = opts.reportFailure ?? ((line: string) => void process.stderr.write(`${line}\n`));
   const batchDelayMs = opts.batchDelayMs ?? 100;
   const closeTimeoutMs = opts.closeTimeoutMs ?? 5_000;
@@ -225,11 +212,15 @@ export function createLokiStream(opts: LokiStreamOptions): LokiStream {
   let timer: NodeJS.Timeout | undefined;
   let chain: Promise<void> = Promise.resolve();
   let closing: Promise<void> | undefined;
+  /** Entries handed to a POST that has not finished yet. */
+  let unsent = 0;
+  /** Set when close() gave up: the aborted POSTs are already reported. */
+  let abandoned = false;
 
-  const fail = (what: number | string, reason: string): void => {
+  const fail = (count: number, reason: string): void => {
+    if (abandoned) return;
     try {
-      const entries = typeof what === 'number' ? `${what} log entries` : what;
-      report(`Failed to fire hook: could not send ${entries} to ${shownTarget(opts.host)}: ${reason}`);
+      report(`Failed to fire hook: could not send ${count} log entries to ${shownTarget(opts.host)}: ${reason}`);
     } catch {
       // reporting must never break logging
     }
@@ -249,6 +240,8 @@ export function createLokiStream(opts: LokiStreamOptions): LokiStream {
       }
     } catch (err) {
       fail(entries.length, reasonOf(err));
+    } finally {
+      unsent -= entries.length;
     }
   };
 
@@ -264,6 +257,7 @@ export function createLokiStream(opts: LokiStreamOptions): LokiStream {
     if (queue.length > 0) {
       const batch = queue;
       queue = [];
+      unsent += batch.length;
       chain = chain.then(() => post(batch));
     }
     return chain;
@@ -300,7 +294,8 @@ export function createLokiStream(opts: LokiStreamOptions): LokiStream {
       const outcome = await Promise.race([flush().then(() => 'done' as const), expired]);
       clearTimeout(deadline);
       if (outcome === 'timeout') {
-        fail('pending log entries', `gave up after ${closeTimeoutMs} ms at exit`);
+        fail(unsent, `gave up after ${closeTimeoutMs} ms at exit`);
+        abandoned = true;
         await agent.destroy().catch(() => undefined);
       } else {
         await agent.close().catch(() => undefined);
