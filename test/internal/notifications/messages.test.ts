@@ -33,7 +33,10 @@ describe('RFC822 timestamps', () => {
     expect(formatRfc822(new Date('2025-01-02T23:59:00Z'), 'UTC')).toBe('02 Jan 25 23:59 UTC');
   });
 
-  it('falls back to a numeric offset when the zone has no alphabetic abbreviation', () => {
+  it('uses the tz database abbreviation like Go, whatever ICU calls the zone', () => {
+    expect(formatRfc822(new Date('2024-11-26T10:16:00Z'), 'Europe/Paris')).toBe('26 Nov 24 11:16 CET');
+    expect(formatRfc822(new Date('2024-07-01T10:16:00Z'), 'Europe/Paris')).toBe('01 Jul 24 12:16 CEST');
+    expect(formatRfc822(new Date('2024-11-26T10:16:00Z'), 'Europe/Istanbul')).toBe('26 Nov 24 13:16 +03');
     expect(formatRfc822(new Date('2024-11-26T10:16:00Z'), 'Asia/Kathmandu')).toBe('26 Nov 24 16:01 +0545');
   });
 });
