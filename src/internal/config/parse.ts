@@ -1,5 +1,7 @@
-import { isAlias, isMap, isScalar, isSeq, LineCounter, parseDocument, type Document, type Node as YamlNode } from 'yaml';
+import { createRequire } from 'node:module';
+import type { Document, LineCounter, Node as YamlNode, YAMLMap } from 'yaml';
 import type { SourcePos } from './types.js';
+import { JsonSyntaxError, parseJsonWithPositions } from './json.js';
 
 /**
  * The parsed file as a tree that remembers where every key and value came from. Mapping keys are
@@ -47,6 +49,15 @@ export class ParseError extends Error {
   override readonly name = 'ParseError';
 }
 
+// Loaded on first use so that JSON configurations (the rendered-jsonnet production format) and
+// `--list-services` on them never pay for the YAML library.
+type YamlModule = typeof import('yaml');
+let yamlModule: YamlModule | undefined;
+function yaml(): YamlModule {
+  yamlModule ??= createRequire(import.meta.url)('yaml') as YamlModule;
+  return yamlModule;
+}
+
 class TreeBuilder {
   readonly duplicates: DuplicateKey[] = [];
   constructor(
@@ -62,14 +73,14 @@ class TreeBuilder {
 
   build(node: unknown, fallbackOffset: number, path: string, depth = 0): CNode {
     if (depth > 100) throw new ParseError(`${this.file}: nesting too deep (alias loop?) at ${path}`);
-    if (isAlias(node)) {
+    if (yaml().isAlias(node)) {
       const target = node.resolve(this.doc);
       return this.build(target, node.range?.[0] ?? fallbackOffset, path, depth + 1);
     }
     if (node === null || node === undefined) return { kind: 'scalar', value: null, pos: this.pos(fallbackOffset) };
     const yamlNode = node as YamlNode;
     const offset = yamlNode.range?.[0] ?? fallbackOffset;
-    if (isScalar(node)) {
+    if (yaml().isScalar(node)) {
       const value = node.value;
       const scalar =
         typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' || value === null
@@ -79,27 +90,27 @@ class TreeBuilder {
             : String(value);
       return { kind: 'scalar', value: scalar, pos: this.pos(offset) };
     }
-    if (isSeq(node)) {
+    if (yaml().isSeq(node)) {
       return {
         kind: 'seq',
         items: node.items.map((item, index) => this.build(item, offset, `${path}[${index}]`, depth + 1)),
         pos: this.pos(offset),
       };
     }
-    if (isMap(node)) return this.buildMap(node, offset, path, depth);
+    if (yaml().isMap(node)) return this.buildMap(node, offset, path, depth);
     throw new ParseError(`${this.file}: unsupported YAML node at ${path}`);
   }
 
-  private buildMap(node: import('yaml').YAMLMap, offset: number, path: string, depth: number): CMap {
+  private buildMap(node: YAMLMap, offset: number, path: string, depth: number): CMap {
     const entries = new Map<string, CEntry>();
     const merges: unknown[] = [];
     for (const pair of node.items) {
       const key = pair.key;
-      if (isScalar(key) && (typeof key.value === 'symbol' || (key.value === '<<' && key.type === 'PLAIN'))) {
+      if (yaml().isScalar(key) && (typeof key.value === 'symbol' || (key.value === '<<' && key.type === 'PLAIN'))) {
         merges.push(pair.value);
         continue;
       }
-      if (!isScalar(key)) {
+      if (!yaml().isScalar(key)) {
         const keyOffset = (key as YamlNode | null)?.range?.[0] ?? offset;
         const where = this.pos(keyOffset);
         throw new ParseError(`${where.file}:${where.line}:${where.col}: ${path || '(top level)'}: mapping keys must be plain scalars`);
@@ -119,7 +130,7 @@ class TreeBuilder {
     }
     // `<<` merges: explicit keys win; among merged mappings the first listed wins.
     for (const merge of merges) {
-      const sources = isSeq(merge) ? merge.items : [merge];
+      const sources = yaml().isSeq(merge) ? merge.items : [merge];
       for (const source of sources) {
         const merged = this.build(source, offset, path, depth + 1);
         if (merged.kind !== 'map') {
@@ -139,16 +150,18 @@ function describeYamlError(file: string, lineCounter: LineCounter, error: { mess
   return `${file}:${line}:${col}: cannot parse: ${firstLine}`;
 }
 
-/** Parses YAML or JSON text; JSON is additionally checked with the strict JSON parser first. */
+/** Parses YAML or JSON text into the positioned tree. */
 export function parseConfigText(text: string, file: string, format: 'json' | 'yaml'): ParsedFile {
   if (format === 'json') {
     try {
-      JSON.parse(text);
+      return parseJsonWithPositions(text.replace(/^\uFEFF/, ''), file);
     } catch (error) {
-      throw new ParseError(`${file}: cannot parse JSON: ${(error as Error).message}`);
+      if (error instanceof JsonSyntaxError) throw new ParseError(error.message);
+      throw error;
     }
   }
-  const lineCounter = new LineCounter();
+  const { LineCounter: Counter, parseDocument } = yaml();
+  const lineCounter = new Counter();
   const doc = parseDocument(text, { merge: true, uniqueKeys: false, lineCounter, prettyErrors: false, strict: false });
   const firstError = doc.errors[0];
   if (firstError !== undefined) throw new ParseError(describeYamlError(file, lineCounter, firstError));
