@@ -91,6 +91,11 @@ export interface World {
   readonly pushgateway?: Pushgateway;
   readonly http?: HttpReceiver;
   readonly ferry?: FakeFerry;
+  /**
+   * The argv that runs `argv` as the run user inside the world's private /tmp (nsenter + setpriv; the
+   * caller spawns it as root with `env`) — for callers that manage the child themselves (bench, demo).
+   */
+  wrap(argv: readonly string[]): string[];
   /** Runs argv as the run user inside the world's private /tmp, with `env` unless given. */
   run(argv: readonly string[], opts?: Omit<RunAsOptions, 'user'>): Promise<RunResult>;
   /** Tears everything down; idempotent; usable as `afterAll(world.stop)`. */
@@ -239,6 +244,7 @@ async function buildWorld(
     sshOptions: `Port=${port} UserKnownHostsFile=${knownHostsFile} StrictHostKeyChecking=yes GSSAPIAuthentication=yes`,
     workDir: dirs.work,
     ...receivers,
+    wrap: (argv) => asRunUser(controller, runUser, argv),
     run,
     stop,
   };
@@ -301,8 +307,11 @@ function runInNamespace(
   argv: readonly string[],
   opts: Omit<RunAsOptions, 'user'>,
 ): Promise<RunResult> {
-  const asUser = ['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '--', ...argv];
-  return runAs(ns.enter(asUser), { ...opts, user: 'root', env: { ...(opts.env ?? {}) } });
+  return runAs(asRunUser(ns, user, argv), { ...opts, user: 'root', env: { ...(opts.env ?? {}) } });
+}
+
+function asRunUser(ns: PrivateTmpNamespace, user: UnixUser, argv: readonly string[]): string[] {
+  return ns.enter(['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '--', ...argv]);
 }
 
 async function startReceivers(
