@@ -1,0 +1,85 @@
+/** `managed-tokens check-config` and `--version`, end to end as the unprivileged user. */
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, builtVersion, createSandbox, ensureBuilt, refreshConfig, tokenPushConfig, type Sandbox } from '../fixtures/cli/harness.js';
+
+let sb: Sandbox | undefined;
+beforeAll(() => ensureBuilt());
+afterEach(() => {
+  sb?.cleanup();
+  sb = undefined;
+});
+
+function fresh(): Sandbox {
+  sb = createSandbox([]);
+  return sb;
+}
+
+describe('managed-tokens check-config', () => {
+  it('a valid token-push config: exit 0 and an OK summary', async () => {
+    const s = fresh();
+    const cfg = s.write('cfg.yml', tokenPushConfig(s));
+    const res = await s.run([BIN.managedTokens, 'check-config', '-c', cfg, '--executable', 'token-push']);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(/cfg\.yml: OK: 2 services, 2 distinct nodes, \d+ warnings?\n$/);
+  });
+
+  it('an error-global finding: exit 1, one line per finding with file:line:col and key', async () => {
+    const s = fresh();
+    const cfg = s.write('cfg.yml', tokenPushConfig(s, { extra: 'timeouts:\n  pingTimeout: 10\n' }));
+    const res = await s.run([BIN.managedTokens, 'check-config', '-c', cfg, '--executable=token-push']);
+    expect(res.code).toBe(1);
+    expect(res.stdout).toMatch(/cfg\.yml:\d+:\d+: timeouts\.pingTimeout: error: /);
+    expect(res.stdout).toMatch(/cfg\.yml: 1 error, \d+ warnings?\n$/);
+  });
+
+  it('checks both executables by default (a token-push-only file fails for refresh: no ferry settings)', async () => {
+    const s = fresh();
+    const cfg = s.write('cfg.yml', tokenPushConfig(s));
+    const res = await s.run([BIN.managedTokens, 'check-config', '-c', cfg]);
+    expect(res.code).toBe(1);
+    expect(res.stdout).toContain('ferry');
+  });
+
+  it('a refresh config checked for refresh-uids-from-ferry: exit 0', async () => {
+    const s = fresh();
+    const cfg = s.write('cfg.yml', refreshConfig(s));
+    const res = await s.run([BIN.managedTokens, 'check-config', '-c', cfg, '--executable', 'refresh-uids-from-ferry']);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain(': OK:');
+  });
+
+  it('a missing file: exit 1 naming it', async () => {
+    const s = fresh();
+    const res = await s.run([BIN.managedTokens, 'check-config', '-c', '/nonexistent.yml']);
+    expect(res.code).toBe(1);
+    expect(res.stdout).toContain('/nonexistent.yml');
+  });
+
+  it('finds managedTokens.yml in $HOME/.managed-tokens without -c', async () => {
+    const s = fresh();
+    s.write('home/.managed-tokens/managedTokens.yml', tokenPushConfig(s));
+    const res = await s.run([BIN.managedTokens, 'check-config', '--executable', 'token-push']);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toContain('.managed-tokens/managedTokens.yml: OK:');
+  });
+
+  it.each([
+    [['check-config', '--bogus'], 2],
+    [['check-config', '--executable', 'nope'], 2],
+    [['frobnicate'], 2],
+    [[], 2],
+  ])('%j → exit %i with usage on stderr', async (args, code) => {
+    const s = fresh();
+    const res = await s.run([BIN.managedTokens, ...args]);
+    expect(res.code).toBe(code);
+    expect(res.stderr).toMatch(/Usage/);
+  });
+
+  it('--version prints the build identity', async () => {
+    const s = fresh();
+    const { version, timestamp } = builtVersion();
+    const res = await s.run([BIN.managedTokens, '--version']);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toBe(`Managed tokens library version ${version}, build ${timestamp}\n`);
+  });
+});
