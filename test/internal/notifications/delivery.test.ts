@@ -3,15 +3,18 @@
  * a real SMTP server (smtp-server) and a recording HTTP server standing in for Slack.
  */
 import { execFileSync } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server, type Socket } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { loadAndValidate } from '../../../src/internal/config/index.js';
 import { ManagedTokensDb } from '../../../src/internal/db/index.js';
 import {
+  adminTargetsFromConfig,
   createRefreshNotifications,
   createTokenPushNotifications,
+  emailSettingsFromConfig,
   pushError,
   resolveTokenPushGating,
   setupError,
@@ -193,6 +196,19 @@ describe('threshold over consecutive runs with the real database', () => {
     }
   });
 
+  it('threshold 1: the first-ever push error on a new node is sent (FIX of Q6; the original needed a second run, check 9)', async () => {
+    const db = openDb();
+    try {
+      const run = tokenPush({ db, errorCountToSendMessage: 1 });
+      run.sink.send(pushError(DUNE, 'node2', 'Error pushing vault tokens to destination node node2: boom'));
+      expect((await run.finish()).serviceEmails).toEqual({ [DUNE]: 'sent' });
+      expect(pushCount(db, DUNE, 'node2')).toBe(0);
+      await smtp.waitFor(2);
+    } finally {
+      db.close();
+    }
+  });
+
   it('test mode never writes error counts (FIX Q7)', async () => {
     const db = openDb();
     try {
@@ -283,6 +299,59 @@ describe('message content', () => {
     const mails = await smtp.waitFor(2);
     const stakeholder = mails.find((m) => m.to.includes('dune2@x.org'))!;
     expect(stakeholder.subject).toBe(`Managed Tokens Push Errors for dune-2_production - ${TS}`);
+  });
+});
+
+describe('from the configuration file', () => {
+  function loadConfig(extra: string) {
+    const file = join(dir, 'managedTokens.yml');
+    writeFileSync(
+      file,
+      [
+        'email:',
+        `  from: ${FROM}`,
+        `  smtpHost: ${smtp.host}`,
+        `  smtpPort: ${smtp.port}`,
+        'notifications:',
+        `  SLACK_ALERTS_URL: ${slack.url}${SLACK_PATH}`,
+        'notifications_test:',
+        '  admin_email: [t1@x.org, t2@x.org]',
+        `  slack_alerts_url: ${slack.url}${TEST_SLACK_PATH}`,
+        extra,
+      ].join('\n'),
+    );
+    return loadAndValidate({ configFile: file, env: {}, cwd: dir, executable: 'token-push' }).global;
+  }
+
+  it('admin email unset: goes to fife-group@fnal.gov from email.from (checks 11, 12)', async () => {
+    const global = loadConfig('');
+    const run = tokenPush({
+      email: emailSettingsFromConfig(global),
+      admin: adminTargetsFromConfig(global, false),
+      errorCountToSendMessage: 0,
+    });
+    run.sink.send(setupError(DUNE, 'boom'));
+    await run.finish();
+    const [mail] = await smtp.waitFor(1);
+    expect(mail!.to).toEqual(['fife-group@fnal.gov']);
+    expect(mail!.from).toBe(FROM);
+    expect(slack.requestsTo(SLACK_PATH)).toHaveLength(1);
+  });
+
+  it('test mode uses notifications_test.* (admin list and Slack URL)', async () => {
+    const global = loadConfig('');
+    const run = tokenPush({
+      testMode: true,
+      email: emailSettingsFromConfig(global),
+      admin: adminTargetsFromConfig(global, true),
+      errorCountToSendMessage: 0,
+    });
+    run.sink.send(setupError(DUNE, 'boom'));
+    await run.finish();
+    const [mail] = await smtp.waitFor(1);
+    expect(mail!.to).toEqual(['t1@x.org', 't2@x.org']);
+    expect(slack.requestsTo(TEST_SLACK_PATH)).toHaveLength(1);
+    expect(slack.requestsTo(SLACK_PATH)).toHaveLength(0);
   });
 });
 
