@@ -21,6 +21,7 @@ beforeAll(async () => {
     nodes: 3,
     services: SERVICES.map((s) => ({ name: `${s.experiment}_${s.role}`, account: s.account })),
     doubles: { statusAds: { [COLLECTOR]: [{ MyType: 'Scheduler', Name: SCHEDD }] } },
+    receivers: { smtp: true },
   });
 }, 180_000);
 
@@ -54,5 +55,62 @@ describe('token-push, 3 services x 3 nodes', () => {
       ['mu2e_production'],
       ['nova_production'],
     ]);
+  });
+
+  it('a node that is down fails only its own pushes, gets one notification per service, the others are served', async () => {
+    const smtp = world.smtp;
+    if (!smtp) throw new Error('world has no SMTP receiver');
+    const uids = SERVICES.map((s) => ({ ...s, uid: s.uid + 100 }));
+    const cfg = writeTokenPushConfig(world, uids, {
+      name: 'node-down',
+      top: {
+        disableNotifications: false,
+        email: { from: 'managed-tokens@example.com', smtpHost: smtp.host, smtpPort: smtp.port },
+        notifications: { admin_email: 'admin@example.com' },
+        errorCountToSendMessage: 0,
+      },
+    });
+    const down = world.nodes[1];
+    if (!down) throw new Error('world has fewer than 2 nodes');
+    await down.down();
+    try {
+      const before = smtp.messages.length;
+      const result = await world.run(tokenPushArgv(cfg.file), { timeoutMs: 120_000 });
+      expect(result.code, result.stderr).toBe(0);
+      for (const node of world.nodes) {
+        for (const s of uids) {
+          const landed = node.readTmp(`vt_u${s.uid}-${s.experiment}_${s.role}`);
+          if (node === down) expect(landed).toBeUndefined();
+          else expect(decodeVaultToken(landed ?? '')?.tag).toBe(`${s.experiment}_${s.role}@${SCHEDD}`);
+        }
+      }
+      const log = readFileSync(cfg.logFile, 'utf8');
+      expect(log).toContain('Failures: dune_production, mu2e_production, nova_production');
+      // exactly one push notification per (service, down node), none for the healthy nodes
+      const debug = readFileSync(cfg.logFile.replace('.log', '.debug.log'), 'utf8');
+      for (const s of uids) {
+        const lines = debug.split('\n').filter((l) => l.includes(`Error pushing vault tokens to destination node ${down.name}`) && l.includes(`${s.experiment}_${s.role}`));
+        expect(lines).toHaveLength(1);
+      }
+      expect(debug).not.toMatch(new RegExp(`Error pushing vault tokens to destination node (${world.nodes.filter((n) => n !== down).map((n) => n.name.replace(/\./g, '\\.')).join('|')})`));
+      const mails = await smtp.waitFor(before + 4, 30_000); // 3 stakeholder emails + 1 admin email
+      const admin = mails.slice(before).find((m) => m.to.includes('admin@example.com'));
+      expect(admin).toBeDefined();
+      const adminText = admin?.text ?? '';
+      const count = (needle: string): number => adminText.split(needle).length - 1;
+      for (const s of uids) expect(adminText).toContain(`${s.experiment}_${s.role}\nSetup errors:`);
+      expect(count(`Could not ping the following nodes: ${down.name}\n`)).toBe(3);
+      // one push-error row per service, for the down node
+      expect(count(`  ${down.name} | Error pushing vault`)).toBe(3);
+      for (const healthy of world.nodes.filter((n) => n !== down)) expect(adminText).not.toContain(healthy.name);
+      // each service's stakeholder email names the down node only
+      for (const s of uids) {
+        const mail = mails.slice(before).find((m) => m.to.includes(`${s.experiment}@example.com`));
+        expect(mail?.text).toContain(down.name);
+        for (const healthy of world.nodes.filter((n) => n !== down)) expect(mail?.text).not.toContain(healthy.name);
+      }
+    } finally {
+      await down.heal();
+    }
   });
 });
