@@ -1,0 +1,101 @@
+/**
+ * One real token-push run (built executable, unprivileged user) wired to a real pushgateway, an OTLP
+ * receiver and a Loki receiver: what an operator's monitoring actually receives. The Kerberos/HTCondor
+ * programs are recording stubs that print nothing, so every service fails its Kerberos step — enough
+ * for the run to go through setup, a stage, cleanup and the end-of-run push.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { BIN, createSandbox, ensureBuilt, tokenPushConfig, type Sandbox } from '../../fixtures/cli/harness.js';
+import { startHttpReceiver, type HttpReceiver } from '../../../src/testenv/http-receiver.js';
+import { startPushgateway, type Pushgateway, type Sample } from '../../../src/testenv/pushgateway.js';
+import type { RunResult } from '../../../src/testenv/user.js';
+
+let sb: Sandbox;
+let pgw: Pushgateway;
+let rx: HttpReceiver;
+let run: RunResult;
+
+function only(samples: Sample[], name: string, labels: Record<string, string> = {}): Sample[] {
+  return samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+}
+
+beforeAll(async () => {
+  ensureBuilt();
+  sb = createSandbox();
+  pgw = await startPushgateway();
+  rx = await startHttpReceiver({ routes: { '/loki/api/v1/push': { status: 204 } } });
+  const config = sb.write(
+    'etc/managedTokens.yml',
+    tokenPushConfig(sb, {
+      extra: [
+        'prometheus:',
+        `  host: ${pgw.url}`,
+        '  jobname: myjob',
+        'loki:',
+        `  host: ${rx.url}`,
+        'tracing:',
+        `  url: ${rx.url}`,
+      ].join('\n'),
+    }),
+  );
+  run = await sb.run([BIN.tokenPush, '-c', config], {
+    env: sb.env({ extra: { MANAGED_TOKENS_DEV_ENVIRONMENT_LABEL: 'development' } }),
+  });
+}, 120_000);
+
+afterAll(async () => {
+  await rx?.close();
+  await pgw?.stop();
+  sb?.cleanup();
+});
+
+describe('a token-push run as monitoring sees it', () => {
+  it('pushes its metrics under job myjob_development and executable token-push', async () => {
+    expect(run.code, run.stderr).toBe(0);
+    const group = { job: 'myjob_development', executable: 'token-push' };
+    const samples = await pgw.samples();
+    expect(only(samples, 'managed_tokens_failed_services_push_count', group).map((s) => s.value)).toEqual([2]);
+    const stages = only(samples, 'managed_tokens_stage_duration_seconds', group).map((s) => s.labels.stage);
+    // every service failed Kerberos: that stage is not recorded (token-push.md 3.18)
+    expect(stages.sort()).toEqual(['cleanup', 'setup']);
+    expect(only(samples, 'managed_tokens_failed_kinit_count', { ...group, service: 'dune_production' })).toHaveLength(1);
+    expect(only(samples, 'managed_tokens_run_services', { ...group, result: 'failed' }).map((s) => s.value)).toEqual([2]);
+    expect(only(samples, 'push_time_seconds', group)).toHaveLength(1);
+  });
+
+  it('exports the root span token-push with the resource of the spec', async () => {
+    interface Export {
+      resourceSpans: {
+        resource: { attributes: { key: string; value: { stringValue?: string } }[] };
+        scopeSpans: { scope: { name: string }; spans: { name: string; parentSpanId?: string }[] }[];
+      }[];
+    }
+    const exports = rx.requestsTo('/v1/traces').map((r) => r.json<Export>());
+    expect(exports.length).toBeGreaterThan(0);
+    const resource = Object.fromEntries(
+      exports[0]?.resourceSpans[0]?.resource.attributes.map((a) => [a.key, a.value.stringValue]) ?? [],
+    );
+    expect(resource).toEqual({ 'service.name': 'managed-tokens', 'deployment.environment': 'development' });
+    const spans = exports.flatMap((e) =>
+      e.resourceSpans.flatMap((rs) => rs.scopeSpans.flatMap((ss) => ss.spans.map((s) => ({ scope: ss.scope.name, ...s })))),
+    );
+    const roots = spans.filter((s) => !s.parentSpanId);
+    expect(roots.map((s) => [s.scope, s.name])).toEqual([['token-push', 'token-push']]);
+  });
+
+  it('sends info and up to Loki with the labels of the spec', () => {
+    interface Push {
+      streams: { stream: Record<string, string>; values: [string, string][] }[];
+    }
+    const streams = rx.requestsTo('/loki/api/v1/push').flatMap((r) => r.json<Push>().streams);
+    expect(streams.length).toBeGreaterThan(0);
+    for (const s of streams) {
+      expect(s.stream).toMatchObject({ app: 'managed-tokens', command: 'token-push', environment: 'development' });
+      expect(['info', 'warning', 'error', 'fatal']).toContain(s.stream.level);
+    }
+    const lines = streams.flatMap((s) => s.values.map(([, line]) => JSON.parse(line) as Record<string, unknown>));
+    expect(lines.some((l) => typeof l.msg === 'string' && l.msg.startsWith('Failures: '))).toBe(true);
+    expect(lines.every((l) => l.level !== 'debug')).toBe(true);
+    expect(lines.some((l) => l.msg === 'Finished pushing metrics to prometheus pushgateway')).toBe(true);
+  });
+});
