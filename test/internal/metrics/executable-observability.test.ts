@@ -1,11 +1,12 @@
 /**
- * One real token-push run (built executable, unprivileged user) wired to a real pushgateway, an OTLP
- * receiver and a Loki receiver: what an operator's monitoring actually receives. The Kerberos/HTCondor
- * programs are recording stubs that print nothing, so every service fails its Kerberos step — enough
- * for the run to go through setup, a stage, cleanup and the end-of-run push.
+ * Real runs of the built executables (unprivileged user) wired to a real pushgateway, an OTLP receiver
+ * and a Loki receiver: what an operator's monitoring actually receives. The Kerberos/HTCondor programs
+ * are recording stubs that print nothing, so every token-push service fails its Kerberos step, and the
+ * FERRY certificate is not a certificate, so refresh fails its one account — enough for both runs to go
+ * through setup, a stage, cleanup and the end-of-run push.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, createSandbox, ensureBuilt, tokenPushConfig, type Sandbox } from '../../fixtures/cli/harness.js';
+import { BIN, createSandbox, ensureBuilt, refreshConfig, tokenPushConfig, type Sandbox } from '../../fixtures/cli/harness.js';
 import { startHttpReceiver, type HttpReceiver } from '../../../src/testenv/http-receiver.js';
 import { startPushgateway, type Pushgateway, type Sample } from '../../../src/testenv/pushgateway.js';
 import type { RunResult } from '../../../src/testenv/user.js';
@@ -42,6 +43,17 @@ beforeAll(async () => {
     env: sb.env({ extra: { MANAGED_TOKENS_DEV_ENVIRONMENT_LABEL: 'development' } }),
   });
 }, 120_000);
+
+/** refresh-uids-from-ferry, then token-push, both under the default job: the refresh series must survive. */
+async function refreshThenTokenPush(): Promise<{ afterRefresh: Sample[]; afterBoth: Sample[]; codes: (number | null)[] }> {
+  sb.write('db/.keep', '');
+  const refresh = sb.write('etc/refresh.yml', refreshConfig(sb, { extra: `prometheus:\n  host: ${pgw.url}\n` }));
+  const tokenPush = sb.write('etc/token-push.yml', tokenPushConfig(sb, { extra: `prometheus:\n  host: ${pgw.url}\n` }));
+  const first = await sb.run([BIN.refresh, '-c', refresh]);
+  const afterRefresh = await pgw.samples();
+  const second = await sb.run([BIN.tokenPush, '-c', tokenPush]);
+  return { afterRefresh, afterBoth: await pgw.samples(), codes: [first.code, second.code] };
+}
 
 afterAll(async () => {
   await rx?.close();
@@ -97,5 +109,26 @@ describe('a token-push run as monitoring sees it', () => {
     expect(lines.some((l) => typeof l.msg === 'string' && l.msg.startsWith('Failures: '))).toBe(true);
     expect(lines.every((l) => l.level !== 'debug')).toBe(true);
     expect(lines.some((l) => l.msg === 'Finished pushing metrics to prometheus pushgateway')).toBe(true);
+  });
+
+  it('keeps the refresh-uids-from-ferry series when token-push pushes afterwards (decision 9)', async () => {
+    const { afterRefresh, afterBoth, codes } = await refreshThenTokenPush();
+    expect(codes).toEqual([1, 0]);
+    const refreshGroup = { job: 'managed_tokens', executable: 'refresh-uids-from-ferry' };
+    const expected = {
+      lastRefresh: only(afterRefresh, 'managed_tokens_last_ferry_refresh', refreshGroup).map((s) => s.value),
+      errors: only(afterRefresh, 'managed_tokens_ferry_request_error_count', refreshGroup).map((s) => s.value),
+      stages: only(afterRefresh, 'managed_tokens_stage_duration_seconds', refreshGroup).map((s) => s.labels.stage).sort(),
+    };
+    expect(expected).toEqual({ lastRefresh: [0], errors: [1], stages: ['getFERRYData', 'setup'] });
+    expect({
+      lastRefresh: only(afterBoth, 'managed_tokens_last_ferry_refresh', refreshGroup).map((s) => s.value),
+      errors: only(afterBoth, 'managed_tokens_ferry_request_error_count', refreshGroup).map((s) => s.value),
+      stages: only(afterBoth, 'managed_tokens_stage_duration_seconds', refreshGroup).map((s) => s.labels.stage).sort(),
+    }).toEqual(expected);
+    const tokenPushGroup = { job: 'managed_tokens', executable: 'token-push' };
+    expect(only(afterBoth, 'managed_tokens_failed_services_push_count', tokenPushGroup).map((s) => s.value)).toEqual([2]);
+    // token-push pushes the FERRY families at zero in its own group, not over the refresh values
+    expect(only(afterBoth, 'managed_tokens_ferry_request_error_count', tokenPushGroup).map((s) => s.value)).toEqual([0]);
   });
 });
