@@ -119,7 +119,8 @@ async function lokiStreams(
   log: Logger,
 ): Promise<{ streams: ExtraStream[]; enabled: boolean }> {
   const host = config.global.loki.host;
-  if (noLoki || host.trim() === '') return { streams: [], enabled: false };
+  // A host without a scheme cannot work (the config check already warned that Loki is then disabled).
+  if (noLoki || !/^https?:\/\/\S/i.test(host.trim())) return { streams: [], enabled: false };
   try {
     const loki = await import('../logging/loki.js');
     const stream = loki.createLokiStream({
@@ -149,6 +150,8 @@ async function fullLogger(
     debugFile: files.debugfile,
     extraStreams: loki.streams,
     stderrWrite: facts.writeStderr,
+    // The config's finding for an unset logs.<exe>.* key is the one warning (V33); do not repeat it.
+    warnMissingFiles: false,
   });
   if (!loki.enabled) logger.log.info('Loki logging disabled by flag');
   await early.close();

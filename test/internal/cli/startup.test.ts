@@ -172,6 +172,72 @@ describe('startTokenPush', () => {
   });
 });
 
+describe('logging set-up', () => {
+  it('an unset logs.token-push section gives exactly one warning per key and no file', async () => {
+    const file = config().replace(/\n/g, '\n');
+    const text = (await import('node:fs')).readFileSync(file, 'utf8').replace(/  token-push: \{[^}]*\}\n/, '');
+    writeFileSync(file, text);
+    const res = await startTokenPush(facts(['-c', file]));
+    expect(res.kind).toBe('run');
+    if (res.kind !== 'run') return;
+    res.ctx.log.info('hello');
+    await res.logger.close();
+    const all = err.join('');
+    expect(all.match(/logs\.token-push\.logfile/g)).toHaveLength(1);
+    expect(all.match(/logs\.token-push\.debugfile/g)).toHaveLength(1);
+    expect((await import('node:fs')).existsSync(path.join(dir, 'log', 'tp.log'))).toBe(false);
+  });
+
+  it('loki.host without a scheme: Loki stays off and the run says so', async () => {
+    const res = await startTokenPush(facts(['-c', config('loki: {host: hostname.domain}')]));
+    expect(res.kind === 'run' && res.ctx.lokiEnabled).toBe(false);
+    expect(err.join('')).toContain('msg="Loki logging disabled by flag"');
+    if (res.kind === 'run') await res.logger.close();
+  });
+});
+
+describe('Loki wiring', () => {
+  it('loki.host set: info+ lines reach Loki with the executable label; --no-loki turns it off', async () => {
+    const { createServer } = await import('node:http');
+    const bodies: string[] = [];
+    const server = createServer((req, res) => {
+      let body = '';
+      req.on('data', (d: Buffer) => (body += d.toString()));
+      req.on('end', () => {
+        bodies.push(`${req.method} ${req.url} ${body}`);
+        res.writeHead(204).end();
+      });
+    });
+    await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+    try {
+      const port = (server.address() as { port: number }).port;
+      const cfg = config(`loki: {host: "http://127.0.0.1:${port}"}`);
+      const res = await startTokenPush(facts(['-c', cfg]));
+      expect(res.kind === 'run' && res.ctx.lokiEnabled).toBe(true);
+      if (res.kind !== 'run') return;
+      res.ctx.log.debug('debug stays local');
+      res.ctx.log.info('hello loki');
+      await res.logger.close();
+      const all = bodies.join('\n');
+      expect(all).toContain('POST /loki/api/v1/push');
+      expect(all).toContain('hello loki');
+      expect(all).toContain('"command":"token-push"');
+      expect(all).not.toContain('debug stays local');
+
+      bodies.length = 0;
+      const off = await startTokenPush(facts(['-c', cfg, '--no-loki']));
+      expect(off.kind === 'run' && off.ctx.lokiEnabled).toBe(false);
+      if (off.kind === 'run') {
+        off.ctx.log.info('not shipped');
+        await off.logger.close();
+      }
+      expect(bodies).toEqual([]);
+    } finally {
+      await new Promise<void>((r) => server.close(() => r()));
+    }
+  });
+});
+
 describe('startRefresh', () => {
   it('passes the auth method through and needs no HTCondor programs for tls', async () => {
     const res = await startRefresh(facts(['-c', config(), '--authmethod', 'tls'], { PATH: path.join(dir, 'nothing') }));
