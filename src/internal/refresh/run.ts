@@ -108,7 +108,8 @@ async function setUpMetrics(ctx: RefreshStartup): Promise<MetricsSetup> {
       push: async () => {
         await m.pushMetrics({
           host: prometheus.host,
-          job: m.jobName(prometheus.jobName, ctx.devEnvironmentLabel),
+          // The config already appends the dev-environment label to the job name.
+          job: prometheus.jobName,
           executable: ctx.executable,
           registry: runMetrics.registry,
           log: ctx.log,
