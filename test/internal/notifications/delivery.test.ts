@@ -250,7 +250,10 @@ describe('message content', () => {
       expect(admin.from).toBe(FROM);
       expect(admin.envelopeFrom).toBe(FROM);
       expect(admin.heloName).toBe('localhost');
-      expect(admin.headers.get('content-type')).toContain('text/plain');
+      expect(admin.headers.get('content-type')).toContain('text/plain; charset=utf-8');
+      expect(admin.headers.get('content-transfer-encoding')).toContain('quoted-printable');
+      expect(admin.headers.get('mime-version')).toContain('1.0');
+      expect(admin.headers.has('date')).toBe(true);
       const lines = admin.text.split('\n');
       expect(lines[0]).toBe(
         `The following errors were reported by the Managed Tokens service at ${TS} while performing operation token-push:`,
