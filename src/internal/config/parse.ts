@@ -2,6 +2,7 @@ import { createRequire } from 'node:module';
 import type { Document, LineCounter, Node as YamlNode, YAMLMap } from 'yaml';
 import type { SourcePos } from './types.js';
 import { JsonSyntaxError, parseJsonWithPositions } from './json.js';
+import { NotInFastSubset, parseYamlFast } from './yamlfast.js';
 
 /**
  * The parsed file as a tree that remembers where every key and value came from. Mapping keys are
@@ -160,6 +161,16 @@ export function parseConfigText(text: string, file: string, format: 'json' | 'ya
       throw error;
     }
   }
+  try {
+    return parseYamlFast(text, file);
+  } catch (error) {
+    if (!(error instanceof NotInFastSubset)) throw error;
+  }
+  return parseYamlWithLibrary(text, file);
+}
+
+/** The complete YAML 1.2 path (merge keys, anchors, every scalar form). */
+export function parseYamlWithLibrary(text: string, file: string): ParsedFile {
   const { LineCounter: Counter, parseDocument } = yaml();
   const lineCounter = new Counter();
   const doc = parseDocument(text, { merge: true, uniqueKeys: false, lineCounter, prettyErrors: false, strict: false });
