@@ -30,6 +30,12 @@ export async function sendEmail(settings: EmailSettings, email: OutgoingEmail, s
   signal.throwIfAborted();
   const recipients = [...new Set(email.to)];
   if (recipients.length === 0) throw new Error('no recipients');
+  // nodemailer would silently use port 587 for 0; the original fails to connect.
+  if (!Number.isInteger(settings.smtpPort) || settings.smtpPort <= 0 || settings.smtpPort > 65535) {
+    throw new Error(`invalid SMTP port ${settings.smtpPort} (email.smtpPort)`);
+  }
+  // The original cannot send without a sender; a null sender would change who gets bounces.
+  if (settings.from.trim() === '') throw new Error('no sender address (email.from is not set)');
   const transport = nodemailer.createTransport({
     host: settings.smtpHost,
     port: settings.smtpPort,

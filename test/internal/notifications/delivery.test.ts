@@ -576,6 +576,21 @@ describe('failures', () => {
     }
   });
 
+  it('without email.from nothing is sent and the failure is logged', async () => {
+    const run = tokenPush({ errorCountToSendMessage: 0, email: { from: '', smtpHost: smtp.host, smtpPort: smtp.port } });
+    run.sink.send(setupError(DUNE, 'boom'));
+    expect((await run.finish()).adminEmail).toBe('failed');
+    expect(run.log.messages('error')).toContain('Error sending email: no sender address (email.from is not set)');
+    expect(smtp.messages).toHaveLength(0);
+  });
+
+  it('email.smtpPort unset (0): the send fails instead of falling back to a default port', async () => {
+    const run = tokenPush({ errorCountToSendMessage: 0, email: { from: FROM, smtpHost: smtp.host, smtpPort: 0 } });
+    run.sink.send(setupError(DUNE, 'boom'));
+    expect((await run.finish()).adminEmail).toBe('failed');
+    expect(run.log.messages('error')).toContain('Error sending email: invalid SMTP port 0 (email.smtpPort)');
+  });
+
   it('SMTP server down and Slack answering 500: delivery finishes and logs both failures', async () => {
     const closedPort = await freePort();
     slack.setRoute(SLACK_PATH, { status: 500 });
