@@ -21,8 +21,8 @@ export type DoubleTool = (typeof DOUBLE_TOOLS)[number];
  * Universal modes: ok, fail, exit:<n>, slow:<s> (sleep, then the default behaviour), hang, hang-hold.
  * Tool modes (external-tools.md §5): condor_status empty|malformed|noname|noisy; condor_config_val
  * garbage; condor_store_cred mismatch; htgettoken noauth|forbidden|forbidden-legacy|polltimeout|
- * badvault|badbearer|expiredbearer|wronggroups|nobearerfile|usage; condor_vault_storer flow|ok|
- * authneeded|authneeded-403|mismatch|ok-notoken|badtoken.
+ * badvault|emptyvault|badbearer|emptybearer|expiredbearer|wronggroups|nobearerfile|usage;
+ * condor_vault_storer flow|ok|authneeded|authneeded-403|mismatch|ok-notoken|badtoken|emptytoken.
  */
 export interface ToolKnob {
   mode?: string;

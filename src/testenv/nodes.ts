@@ -26,6 +26,10 @@ export interface Node {
   readonly faults: Readonly<NodeFaults>;
   /** Node down: sshd stopped and the address blackholed (ping exits 2, connects fail). */
   down(): Promise<void>;
+  /** sshd stopped but the address still answers ping: rsync exits 12 (connection refused). */
+  stopSshd(): Promise<void>;
+  /** sshd restarted with a different host key than known_hosts lists: rsync exits 255, never prompts. */
+  changeHostKey(): Promise<void>;
   /** sshd hangs after connect: the TCP handshake completes but no banner ever comes (SIGSTOP). */
   hang(): void;
   /** GSSAPI authentication succeeds but no principal is authorised for any account (empty k5login). */
@@ -43,6 +47,8 @@ export interface Node {
 
 export interface NodeFaults {
   down: boolean;
+  sshdStopped: boolean;
+  hostKeyChanged: boolean;
   hung: boolean;
   authRefused: boolean;
   readOnly: boolean;
@@ -79,6 +85,7 @@ async function startNode(spec: NodeSpec, port: number, opts: StartNodesOptions):
   const files = {
     config: path.join(dir, 'sshd_config'),
     hostKey: path.join(dir, 'hostkey'),
+    otherHostKey: path.join(dir, 'hostkey-other'),
     keytab: path.join(dir, 'host.keytab'),
     krb5Conf: path.join(dir, 'krb5.conf'),
     log: path.join(dir, 'sshd.log'),
@@ -86,8 +93,9 @@ async function startNode(spec: NodeSpec, port: number, opts: StartNodesOptions):
   };
   const tmpDir = path.join(dir, 'tmp');
   const hostPrincipal = `host/${spec.name}@${opts.kdc.realm}`;
-  const [, , ns] = await Promise.all([
+  const [, , , ns] = await Promise.all([
     runTool(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', spec.name, '-f', files.hostKey]),
+    runTool(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', spec.name, '-f', files.otherHostKey]),
     opts.kdc.writeKeytab(hostPrincipal, files.keytab),
     createPrivateTmpNamespace(tmpDir, { logFile: files.log, env: { MTWORLD_DIR: dir }, onProcess: opts.onProcess }),
   ]);
@@ -126,7 +134,19 @@ async function startNode(spec: NodeSpec, port: number, opts: StartNodesOptions):
   };
   await startSshd();
 
-  const faults: NodeFaults = { down: false, hung: false, authRefused: false, readOnly: false };
+  const faults: NodeFaults = {
+    down: false,
+    sshdStopped: false,
+    hostKeyChanged: false,
+    hung: false,
+    authRefused: false,
+    readOnly: false,
+  };
+  const restartWithKey = async (key: string): Promise<void> => {
+    await stopSshd();
+    writeFileSync(files.config, sshdConfig(spec.address, port, key));
+    await startSshd();
+  };
   const node: Node = {
     name: spec.name,
     address: spec.address,
@@ -141,8 +161,20 @@ async function startNode(spec: NodeSpec, port: number, opts: StartNodesOptions):
       await stopSshd();
       opts.blackhole(spec.address, true);
     },
+    async stopSshd() {
+      if (faults.down || faults.sshdStopped) return;
+      faults.hung = false;
+      await stopSshd();
+      faults.sshdStopped = true;
+    },
+    async changeHostKey() {
+      if (faults.down || faults.sshdStopped) throw new Error(`node ${spec.name} has no sshd running; heal() it first`);
+      faults.hung = false;
+      await restartWithKey(files.otherHostKey);
+      faults.hostKeyChanged = true;
+    },
     hang() {
-      if (faults.down) throw new Error(`node ${spec.name} is down; heal() it before making it hang`);
+      if (faults.down || faults.sshdStopped) throw new Error(`node ${spec.name} is down; heal() it before making it hang`);
       if (sshd) process.kill(sshd.pid, 'SIGSTOP');
       faults.hung = true;
     },
@@ -155,13 +187,15 @@ async function startNode(spec: NodeSpec, port: number, opts: StartNodesOptions):
       faults.readOnly = true;
     },
     async heal() {
-      if (faults.down) {
-        opts.blackhole(spec.address, false);
-        await startSshd();
-        faults.down = false;
-      }
       if (faults.hung && sshd) process.kill(sshd.pid, 'SIGCONT');
       faults.hung = false;
+      if (faults.down) opts.blackhole(spec.address, false);
+      if (faults.hostKeyChanged) writeFileSync(files.config, sshdConfig(spec.address, port, files.hostKey));
+      if (faults.hostKeyChanged && !faults.down && !faults.sshdStopped) await stopSshd();
+      if (!sshd) await startSshd();
+      faults.down = false;
+      faults.sshdStopped = false;
+      faults.hostKeyChanged = false;
       if (faults.authRefused) writeK5logins(files.k5loginDir, opts.logins);
       faults.authRefused = false;
       if (faults.readOnly) await ns.setReadOnly(false);

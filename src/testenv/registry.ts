@@ -1,6 +1,6 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync, renameSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import { identify, isRunning, killProcess, processesInMountNamespace, SYSTEM_PATH, type ProcessId } from './proc.js';
@@ -69,10 +69,20 @@ function hostsLines(): string[] {
   return readFileSync(HOSTS_FILE, 'utf8').split('\n');
 }
 
-/** Rewritten in place (not renamed): /etc/hosts may be a bind mount in containers. */
+/**
+ * Replaced atomically (readers never see a half-written file); where /etc/hosts is a bind mount
+ * (containers) rename fails and it is rewritten in place instead.
+ */
 function writeHosts(lines: string[]): void {
   const text = lines.join('\n').replace(/\n*$/, '\n');
-  writeFileSync(HOSTS_FILE, text);
+  const tmp = path.join(path.dirname(HOSTS_FILE), '.hosts.mtworld.tmp');
+  try {
+    writeFileSync(tmp, text, { mode: statSync(HOSTS_FILE).mode & 0o777 });
+    renameSync(tmp, HOSTS_FILE);
+  } catch {
+    rmSync(tmp, { force: true });
+    writeFileSync(HOSTS_FILE, text);
+  }
 }
 
 function liveWorldIds(): Set<string> {

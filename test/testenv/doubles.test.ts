@@ -227,14 +227,18 @@ describe('condor_vault_storer', () => {
     expect(r.stderr).toContain('Only one underscore allowed in use_oauth_services name');
   });
 
-  it('seq consumes one mode per call; ok-notoken writes nothing', async () => {
-    world.doubles.setTool('condor_vault_storer', { seq: ['fail', 'ok-notoken'] });
+  it('seq consumes one mode per call; ok-notoken writes nothing; emptytoken an empty file', async () => {
+    world.doubles.setTool('condor_vault_storer', { seq: ['fail', 'ok-notoken', 'emptytoken'] });
     const first = await world.run(['condor_vault_storer', 'mu2e_production'], { env: storerEnv('schedd1.test') });
     expect(first.code).toBe(1);
     expect(first.stderr).toContain('Failed to store condor credentials for mu2e_production');
     const second = await world.run(['condor_vault_storer', 'mu2e_production'], { env: storerEnv('schedd1.test') });
     expect(second.code).toBe(0);
     expect(existsSync(tmpFile(`vt_u${uid}-mu2e_production`))).toBe(false);
+    const third = await world.run(['condor_vault_storer', 'mu2e_production'], { env: storerEnv('schedd1.test') });
+    expect(third.code).toBe(0);
+    expect(readFileSync(tmpFile(`vt_u${uid}-mu2e_production`), 'utf8')).toBe('');
+    expect(world.doubles.calls('condor_vault_storer').slice(-3).map((c) => c.mode)).toEqual(['fail', 'ok-notoken', 'emptytoken']);
     world.doubles.setTool('condor_vault_storer', {});
   });
 

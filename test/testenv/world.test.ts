@@ -165,6 +165,44 @@ describe('nodes', () => {
     }
   });
 
+  it('with --perms --chmod=u=r,go= the remote file is 0400 (external-tools.md §9.30)', async () => {
+    const node = world.nodes[0]!;
+    const r = await world.run(
+      ['rsync', '-e', '/usr/bin/ssh', '--perms', '--chmod=u=r,go=', '/tmp/payload', `dunepro@${node.name}:/tmp/vt_u42`],
+      { env: { ...world.env, KRB5CCNAME: ccache('dune_production') } },
+    );
+    expect(r.code).toBe(0);
+    expect(node.modeOf('vt_u42')).toBe(0o400);
+  });
+
+  it('sshd stopped on a pingable node: connection refused, ping still answers', async () => {
+    const node = world.nodes[0]!;
+    await node.stopSshd();
+    try {
+      expect((await world.run(['ping', '-W', '1', '-c', '1', node.name])).code).toBe(0);
+      const r = await world.run(rsyncArgv(node.name, '/tmp/nossh'), { env: { ...world.env, KRB5CCNAME: ccache('dune_production') } });
+      expect(r.stderr).toContain('Connection refused');
+      // rsync reports either its protocol error (12) or ssh's 255, depending on which it notices first.
+      expect([12, 255]).toContain(r.code);
+    } finally {
+      await node.heal();
+    }
+  });
+
+  it('host key mismatch: rsync exits 255 without prompting; heal restores the key', async () => {
+    const node = world.nodes[0]!;
+    await node.changeHostKey();
+    try {
+      const r = await world.run(rsyncArgv(node.name, '/tmp/mismatch'), { env: { ...world.env, KRB5CCNAME: ccache('dune_production') } });
+      expect(r.code).toBe(255);
+      expect(r.stderr).toContain('Host key verification failed.');
+    } finally {
+      await node.heal();
+    }
+    const ok = await world.run(rsyncArgv(node.name, '/tmp/afterheal'), { env: { ...world.env, KRB5CCNAME: ccache('dune_production') } });
+    expect(ok.code).toBe(0);
+  });
+
   it('known_hosts lists every node and the run user ssh config is world-specific', () => {
     const known = readFileSync(world.knownHostsFile, 'utf8');
     for (const n of world.nodes) expect(known).toContain(`[${n.name}]:${n.port} ssh-ed25519 `);

@@ -505,7 +505,8 @@ function htgettoken() {
   const incoming = inFile === '/dev/stdin' ? safe(() => fs.readFileSync(0, 'utf8'), '').trim() : safe(() => fs.readFileSync(inFile, 'utf8'), '').trim();
   const decoded = badVault && incoming === 'garbage' ? { exp: now + ttl } : decodeVaultToken(incoming);
   let newToken = null;
-  if (inFile === '/dev/stdin') {
+  if (mode === 'emptyvault') newToken = '';
+  else if (inFile === '/dev/stdin') {
     if (!decoded || decoded.exp <= now) {
       say(`Failure getting token from ${server}: incoming vault token is invalid`);
       finish(1);
@@ -533,12 +534,14 @@ function htgettoken() {
   let stdoutText = '';
   if (newToken !== null) {
     if (vaultTokenFile.startsWith('/dev/std') || vaultTokenFile.startsWith('/dev/fd')) stdoutText += `${newToken}\n`;
+    else if (newToken === '') fs.writeFileSync(vaultTokenFile, '', { mode: 0o600 });
     else writeTokenFile(vaultTokenFile, newToken);
   }
   if (o.showbearerurl) stdoutText += `${server}/v1/secret/oauth-${issuer}/creds/${o.credkey}:${role}\n`;
   if (!o.nobearertoken) {
     if (mode === 'nobearerfile') fs.rmSync(outFile, { force: true });
     else if (mode === 'badbearer') writeTokenFile(outFile, 'not-a-jwt');
+    else if (mode === 'emptybearer') fs.writeFileSync(outFile, '', { mode: 0o600 });
     else writeTokenFile(outFile, makeBearer({ issuer, role, credkey: o.credkey, tag, variant: mode }));
   }
   out(stdoutText);
@@ -607,6 +610,10 @@ function condorVaultStorer() {
       break;
     case 'badtoken':
       writeTokenFile(`${vt}-${first}`, 'garbage');
+      finish(0);
+      break;
+    case 'emptytoken':
+      fs.writeFileSync(`${vt}-${first}`, '', { mode: 0o600 });
       finish(0);
       break;
     case 'authneeded':
