@@ -187,24 +187,21 @@ describe('runCommand deadlines', () => {
   it('kills the whole process group, including a grandchild holding the pipes, and returns promptly', async () => {
     const pidFile = path.join(dir, 'grandchild.pid');
     const prog = script('hang.sh', `sleep 300 &\necho $! > ${pidFile}\necho started\nwait`);
-    const started = Date.now();
+    // Waiting for the 300 s grandchild would blow the test timeout below: returning at all proves we did not.
     const err = await rejection(runCommand({ argv: [prog], env: baseEnv, capture: 'combined', deadline: 500 }));
-    const elapsed = Date.now() - started;
     expect(err.reason).toBe('timeout');
     expect(err.timedOut).toBe(true);
     expect(err.message).toBe('signal: killed');
     expect(err.output).toBe('started\n');
-    // Generous bound: proves we did not wait for the 300 s grandchild.
-    expect(elapsed).toBeLessThan(20_000);
     const grandchild = Number(readFileSync(pidFile, 'utf8').trim());
     await new Promise((r) => setTimeout(r, 100));
     expect(isAlive(grandchild)).toBe(false);
-  });
+  }, 30_000);
 
   it('stops waiting for pipes held by an escaped grandchild after a bounded drain', async () => {
     const pidFile = path.join(dir, 'escaped.pid');
     // setsid puts the grandchild in another session: the group kill cannot reach it, yet it holds our pipes.
-    const prog = script('escape.sh', `setsid sleep 30 &\necho $! > ${pidFile}\nexit 0`);
+    const prog = script('escape.sh', `setsid sleep 120 &\necho $! > ${pidFile}\nexit 0`);
     try {
       const res = await runCommand({ argv: [prog], env: baseEnv, capture: 'combined', drainMs: 200 });
       expect(res.output).toBe('');
@@ -218,7 +215,7 @@ describe('runCommand deadlines', () => {
         }
       }
     }
-  });
+  }, 15_000); // an unbounded wait would take the escaped grandchild's 120 s
 
   it('honours an AbortSignal deadline', async () => {
     const controller = new AbortController();
