@@ -1,3 +1,4 @@
+import { accessSync, constants, statSync } from 'node:fs';
 import { posix } from 'node:path';
 import { parseGoDuration } from './duration.js';
 import { isEmailAddress, isHostName, parseAbsoluteUrl } from './checks.js';
@@ -159,6 +160,17 @@ function readLogs(scope: Scope, root: CMap, target: ValidationTarget): Record<Ex
   return result;
 }
 
+function unreadable(path: string, kind: 'file' | 'directory'): string | undefined {
+  try {
+    const stats = statSync(path);
+    if (kind === 'file' ? !stats.isFile() : !stats.isDirectory()) return `not a ${kind}`;
+    accessSync(path, constants.R_OK);
+    return undefined;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'ENOENT' ? 'does not exist' : 'not readable';
+  }
+}
+
 function readFerry(scope: Scope, root: CMap, target: ValidationTarget, flags: RunFlags): FerrySettings {
   const ferry = readMap(scope, root, '', 'ferry');
   const path = ferry?.path ?? 'ferry';
@@ -187,6 +199,10 @@ function readFerry(scope: Scope, root: CMap, target: ValidationTarget, flags: Ru
       const located = fields[key];
       if (located === undefined || located.value === '') {
         scope.findings.error(located?.pos ?? where, `${path}.${key}`, `missing; required for authentication method ${authMethod}`);
+      } else if (target === 'refresh-uids-from-ferry' && authMethod === 'tls') {
+        // Only when validating for a refresh run (or check-config for it): the files must be usable here.
+        const problem = unreadable(located.value, key === 'caPath' ? 'directory' : 'file');
+        if (problem !== undefined) scope.findings.error(located.pos, located.path, `${problem} (got ${JSON.stringify(located.value)}; expected a readable ${key === 'caPath' ? 'directory of *.pem files' : 'PEM file'})`);
       }
     }
   }

@@ -14,3 +14,5 @@ export { compileTemplate, TemplateError, ROLE_FILE_TEMPLATE_FIELDS, PRINCIPAL_TE
 export { parseVaultServerOption, credkeyOf, htgettokenOptsFor, splitCollectors, VAULT_SERVER_ENV } from './services.js';
 export { DEFAULT_TIMEOUTS, NO_RETRIES } from './timeouts.js';
 export { DEFAULT_DB_LOCATION, DEFAULT_ADMIN_EMAIL, DEV_ENVIRONMENT_ENV } from './global.js';
+export { roleFileTemplateContext, renderRoleFileDestination } from './destination.js';
+export type { RenderedDestination } from './destination.js';

@@ -120,6 +120,16 @@ export function readMap(scope: Scope, map: CMap | undefined, parentPath: string,
   return { value: entry.value, pos: entry.value.pos, path };
 }
 
+const lowerSets = new WeakMap<readonly string[], ReadonlySet<string>>();
+function lowerSet(names: readonly string[]): ReadonlySet<string> {
+  let set = lowerSets.get(names);
+  if (set === undefined) {
+    set = new Set(names.map((name) => name.toLowerCase()));
+    lowerSets.set(names, set);
+  }
+  return set;
+}
+
 /** V1: warn about keys not in `known` (canonical spellings), with a did-you-mean. */
 export function warnUnknownKeys(
   scope: Scope,
@@ -128,7 +138,7 @@ export function warnUnknownKeys(
   known: readonly string[],
   describe?: (lowerKey: string) => string | undefined,
 ): void {
-  const knownLower = new Set(known.map((name) => name.toLowerCase()));
+  const knownLower = lowerSet(known);
   for (const [lower, entry] of map.entries) {
     if (knownLower.has(lower)) continue;
     const path = joinPath(parentPath, entry.rawKey);

@@ -13,9 +13,27 @@ describe('config.example.yaml', () => {
     expect(result).toEqual({ exitCode: 0, lines: [`${EXAMPLE_PATH}: OK: 4 services, 5 distinct nodes, 0 warnings`] });
   });
 
-  it('passes check-config for each executable', () => {
+  it('passes check-config for token-push', () => {
     expect(checkConfig({ configFile: EXAMPLE_PATH, env: {}, cwd: '/', executable: 'token-push' }).exitCode).toBe(0);
-    expect(checkConfig({ configFile: EXAMPLE_PATH, env: {}, cwd: '/', executable: 'refresh-uids-from-ferry' }).exitCode).toBe(0);
+  });
+
+  it('for refresh-uids-from-ferry also checks that the TLS files exist (they do not on a test machine)', () => {
+    const result = checkConfig({ configFile: EXAMPLE_PATH, env: {}, cwd: '/', executable: 'refresh-uids-from-ferry' });
+    expect(result.exitCode).toBe(1);
+    const errorKeys = result.lines.filter((line) => line.includes(': error')).map((line) => line.split(': ')[1]);
+    expect(errorKeys.sort()).toEqual(['ferry.caPath', 'ferry.hostCert', 'ferry.hostKey']);
+    expect(result.lines.find((line) => line.includes('ferry.hostCert'))).toMatch(/does not exist \(got "\/etc\/grid-security\/hostcert.pem"/);
+  });
+
+  it('with readable TLS files refresh-uids-from-ferry passes', () => {
+    const dir = tempDir();
+    const cert = writeIn(dir, 'hostcert.pem', 'x');
+    const key = writeIn(dir, 'hostkey.pem', 'x');
+    writeIn(dir, 'certificates/ca.pem', 'x');
+    const text = EXAMPLE.replace('/etc/grid-security/hostcert.pem', cert).replace('/etc/grid-security/hostkey.pem', key).replace('/etc/grid-security/certificates', `${dir}/certificates`);
+    const file = writeIn(dir, 'managedTokens.yml', text);
+    const result = checkConfig({ configFile: file, env: {}, cwd: '/', executable: 'refresh-uids-from-ferry' });
+    expect(result).toEqual({ exitCode: 0, lines: [`${file}: OK: 4 services, 0 distinct nodes, 0 warnings`] });
   });
 });
 
