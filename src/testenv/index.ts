@@ -18,7 +18,8 @@
  *   ping, the `mtuser` account; quiet when all is present, throws loudly otherwise). Needs root.
  * - `startKdc()`: krb5kdc in its own directory with its own krb5.conf/kdc.conf and realm (default
  *   MT.TEST), on a free port of the world's own loopback address. `writeKeytab()` per principal,
- *   `stop()`/`start()` (KDC down: kinit fails in ms), `invalidateKeys()` (wrong/stale keytab).
+ *   `stop()`/`start()` (KDC down: kinit fails in ms), `hang()` (SIGSTOP: connects, never answers),
+ *   `invalidateKeys()` (stale keytab; or `writeKeytab(otherPrincipal, svc.keytab)` for a wrong one).
  * - `startNodes()`: one real sshd per node, each on its own 127.A.B.(11+i) address with a host name
  *   `node<i>.<world>.mtworld.test` in /etc/hosts, its own ed25519 host key (known_hosts line provided),
  *   GSSAPI with `host/<name>@REALM` in its own keytab, and `k5login_directory` in its own krb5.conf
@@ -59,7 +60,10 @@
  *   kills every recorded process (pid + start time, never a reused pid), every process left in the
  *   world's mount namespaces (sshd sessions, held grandchildren of doubles), removes blackhole routes,
  *   /etc/hosts lines, the ssh include file and the world directory. `leftoverWorldProcesses()` lists
- *   anything still referencing a world (for a suite-level leak check).
+ *   anything still referencing a world; `worldLeftovers()` adds dirs, hosts lines and routes (for a
+ *   suite-level leak check, e.g. in a vitest globalSetup teardown).
+ * - Cost: `createWorld({ nodes: 3 })` takes ≈0.3-0.5 s on this 2-core host under load (accounts
+ *   already present), `stop()` ≈40 ms. Nothing is shared between worlds, so test files run in parallel.
  */
 export { provision, ensureAccount, repoRoot } from './provision.js';
 export { startKdc, type Kdc, type KdcOptions } from './kdc.js';
@@ -78,5 +82,5 @@ export {
   type ScheddAd,
 } from './doubles.js';
 export { createWorld, type World, type WorldOptions, type WorldService, type ServiceSpec } from './world.js';
-export { leftoverWorldProcesses, reapDeadWorlds, WORLDS_ROOT } from './registry.js';
+export { leftoverWorldProcesses, reapDeadWorlds, worldLeftovers, WORLDS_ROOT } from './registry.js';
 export { ensureUser, runAs, TEST_USER, type UnixUser, type RunResult, type RunAsOptions } from './user.js';

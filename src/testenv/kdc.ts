@@ -19,8 +19,10 @@ export interface Kdc {
   invalidateKeys(principal: string): Promise<void>;
   /** KDC-down fault: the port is closed afterwards, kinit fails in milliseconds. */
   stop(): Promise<void>;
-  /** Brings a stopped KDC back on the same address and port. */
+  /** Brings a stopped KDC back on the same address and port (also resumes a hung one). */
   start(): Promise<void>;
+  /** KDC-hang fault: connections are accepted but never answered (kinit gives up after ≈25 s). */
+  hang(): void;
   readonly running: boolean;
   /** Renders a krb5.conf for this realm with extra [libdefaults] lines (nodes add k5login_directory). */
   renderKrb5Conf(extraLibdefaults?: Record<string, string>): string;
@@ -124,7 +126,10 @@ export async function startKdc(opts: KdcOptions): Promise<Kdc> {
   };
 
   let daemon: ProcessId | undefined;
+  let hung = false;
   const start = async (): Promise<void> => {
+    if (daemon && hung) process.kill(daemon.pid, 'SIGCONT');
+    hung = false;
     if (daemon) return;
     rmSync(files.pid, { force: true });
     const started = startDaemon(['/usr/sbin/krb5kdc', '-n', '-r', realm, '-P', files.pid], { env, logFile: files.log });
@@ -165,6 +170,11 @@ export async function startKdc(opts: KdcOptions): Promise<Kdc> {
     },
     stop,
     start,
+    hang() {
+      if (!daemon) throw new Error('the KDC is stopped; start() it before making it hang');
+      process.kill(daemon.pid, 'SIGSTOP');
+      hung = true;
+    },
     get running() {
       return daemon !== undefined;
     },

@@ -293,3 +293,24 @@ export function leftoverWorldProcesses(): Array<{ pid: number; cmdline: string }
   }
   return out;
 }
+
+/**
+ * Everything test worlds left on this host: world directories, /etc/hosts lines, blackhole routes in
+ * 127/8 and processes. All empty after a suite whose worlds were stopped (for a global teardown check).
+ */
+export function worldLeftovers(): {
+  dirs: string[];
+  hostsLines: string[];
+  routes: string[];
+  processes: Array<{ pid: number; cmdline: string }>;
+} {
+  const routes = execFileSync('ip', ['route', 'show', 'table', 'local'], { env: { PATH: SYSTEM_PATH }, encoding: 'utf8' })
+    .split('\n')
+    .filter((l) => /^blackhole 127\./.test(l));
+  return {
+    dirs: existsSync(WORLDS_ROOT) ? readdirSync(WORLDS_ROOT) : [],
+    hostsLines: hostsLines().filter((l) => l.includes(HOSTS_MARK)),
+    routes,
+    processes: leftoverWorldProcesses(),
+  };
+}

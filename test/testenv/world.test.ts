@@ -65,6 +65,21 @@ describe('Kerberos', () => {
     await kinit('mu2e_production');
   });
 
+  it('a hung KDC accepts the connection but never answers: kinit runs into the caller deadline', async () => {
+    const svc = world.services.mu2e_production!;
+    world.kdc.hang();
+    try {
+      const r = await world.run(['kinit', '-k', '-t', svc.keytab, svc.principal], {
+        env: { ...world.env, KRB5CCNAME: ccache('mu2e_production') },
+        timeoutMs: 1500,
+      });
+      expect(r.signal).toBe('SIGKILL');
+    } finally {
+      await world.kdc.start();
+    }
+    await kinit('mu2e_production');
+  });
+
   it('a stale keytab (key re-randomised) is refused, a re-exported one works', async () => {
     const svc = world.services.mu2e_production!;
     const env = { ...world.env, KRB5CCNAME: ccache('mu2e_production') };
