@@ -78,6 +78,10 @@ describe('check 1-3: root, --version, bad flags', () => {
     expect(res.code).toBe(1);
     expect(res.stdout).toBe('');
     expect(res.stderr).toMatch(/level=fatal msg="Could not find required executable\(s\) in PATH: condor_store_cred"/);
+    // checked before flag parsing, as the original does at package initialisation
+    const bogus = await s.run([BIN.tokenPush, '--bogus']);
+    expect(bogus.code).toBe(1);
+    expect(bogus.stdout).toBe('');
   });
 });
 

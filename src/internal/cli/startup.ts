@@ -181,15 +181,23 @@ interface CommonStart<F extends CommonFlags> {
   readonly early: LoggerHandle;
 }
 
-/** Steps shared by both executables up to (not including) the config: root, flags, version. */
+/** Steps shared by both executables up to (not including) the config: root, required programs, flags. */
 async function commonPrefix<F extends CommonFlags>(
   executable: Executable,
   facts: ProcessFacts,
   parse: (argv: readonly string[]) => ParseOutcome<F>,
+  requiredPrograms: readonly ProgramName[],
 ): Promise<CommonStart<F> | { kind: 'exit'; code: number }> {
   const early = earlyLogger(executable, facts);
   if (facts.uid === 0) {
     early.log.error(ROOT_MESSAGE);
+    return { kind: 'exit', code: 1 };
+  }
+  const env = parentEnvironment(facts.env);
+  const { programs, missing } = resolvePrograms(env['PATH'], requiredPrograms);
+  // token-push's original checks its programs at package initialisation, so even --help/--version fail.
+  if (missing.length > 0) {
+    early.log.fatal({ PATH: env['PATH'] }, `Could not find required executable(s) in PATH: ${missing.join(', ')}`);
     return { kind: 'exit', code: 1 };
   }
   const parsed = parse(facts.argv);
@@ -198,24 +206,16 @@ async function commonPrefix<F extends CommonFlags>(
     facts.writeStdout(parsed.stdout);
     return { kind: 'exit', code: parsed.code };
   }
-  const env = parentEnvironment(facts.env);
-  const { programs } = resolvePrograms(env['PATH'], []);
   return { flags: parsed.flags, env, programs, early };
 }
 
 export async function startTokenPush(facts: ProcessFacts, startedAt = new Date()): Promise<StartupOutcome<TokenPushStartup>> {
   const executable = 'token-push';
-  const prefix = await commonPrefix(executable, facts, (argv) => parseTokenPushFlags(argv));
+  const prefix = await commonPrefix(executable, facts, (argv) => parseTokenPushFlags(argv), REQUIRED_PROGRAMS);
   if ('kind' in prefix) return prefix;
-  const { flags, env, early } = prefix;
+  const { flags, env, early, programs } = prefix;
   const log0 = early.log;
 
-  // Step 0 of the original, here after the root check and flag parsing (same exit code, no stdout).
-  const { programs, missing } = resolvePrograms(env['PATH'], REQUIRED_PROGRAMS);
-  if (missing.length > 0) {
-    log0.fatal({ PATH: env['PATH'] }, `Could not find required executable(s) in PATH: ${missing.join(', ')}`);
-    return exitWith(1);
-  }
   if (programs.ping === '') log0.error({ PATH: env['PATH'] }, 'Could not find ping in PATH; pinging nodes will fail');
 
   if (flags.version) return exitWith(await handleVersion(log0, facts));
@@ -305,7 +305,7 @@ export async function startTokenPush(facts: ProcessFacts, startedAt = new Date()
 
 export async function startRefresh(facts: ProcessFacts, startedAt = new Date()): Promise<StartupOutcome<RefreshStartup>> {
   const executable = 'refresh-uids-from-ferry';
-  const prefix = await commonPrefix(executable, facts, (argv) => parseRefreshFlags(argv));
+  const prefix = await commonPrefix(executable, facts, (argv) => parseRefreshFlags(argv), []);
   if ('kind' in prefix) return prefix;
   const { flags, env, early, programs } = prefix;
   const log0 = early.log;
