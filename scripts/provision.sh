@@ -11,6 +11,13 @@ TEST_USER="${MT_TEST_USER:-mtuser}"
 
 die() { echo "provision.sh: $*" >&2; exit 1; }
 
+# Parallel test files may provision at the same time: serialise (apt/dpkg and useradd take their own
+# locks and would fail instead of waiting).
+if [[ $EUID -eq 0 ]]; then
+  exec 9>/run/mtworld-provision.lock || die "cannot open /run/mtworld-provision.lock"
+  flock -w 600 9 || die "timed out waiting for another provisioning run"
+fi
+
 missing=()
 for pkg in "${PACKAGES[@]}"; do
   status="$(dpkg-query -W -f='${db:Status-Abbrev}' "$pkg" 2>/dev/null || true)"
