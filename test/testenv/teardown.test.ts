@@ -2,7 +2,7 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ensureAccount, leftoverWorldProcesses, provision, reapDeadWorlds, repoRoot, WORLDS_ROOT } from '../../src/testenv/index.js';
+import { ensureAccount, leftoverWorldProcesses, provision, reapDeadWorlds, repoRoot, runAs, WORLDS_ROOT } from '../../src/testenv/index.js';
 
 // Provisioning and the teardown guarantees that do not depend on a test calling stop().
 
@@ -46,11 +46,19 @@ describe('provisioning', () => {
     expect(provision()).toEqual(first);
   });
 
+  it('fails loudly (exit 1, reason on stderr) when something cannot be set up', async () => {
+    const r = await runAs(['bash', path.join(repoRoot(), 'scripts', 'provision.sh')], {
+      env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', MT_TEST_USER: 'mtnosuchuser' },
+    });
+    expect(r.code).toBe(1);
+    expect(r.stderr).toBe('provision.sh: account mtnosuchuser is missing and creating it needs root\n');
+  });
+
   it('creates destination accounts sshd accepts (password field *, not locked), idempotently', async () => {
-    const a = await ensureAccount('mtacct1');
-    const b = await ensureAccount('mtacct1');
+    const a = await ensureAccount('dunepro');
+    const b = await ensureAccount('dunepro');
     expect(b).toEqual(a);
-    const shadow = readFileSync('/etc/shadow', 'utf8').split('\n').find((l) => l.startsWith('mtacct1:'));
+    const shadow = readFileSync('/etc/shadow', 'utf8').split('\n').find((l) => l.startsWith('dunepro:'));
     expect(shadow?.split(':')[1]).toBe('*');
     await expect(ensureAccount('bad name')).rejects.toThrow(/invalid account name/);
   });
