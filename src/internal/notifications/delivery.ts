@@ -14,6 +14,7 @@ import {
 import type { NotificationMetrics } from './metrics.js';
 import { SlackSendError, redactWebhookUrl, sendSlackMessage } from './slack.js';
 import { formatRfc822 } from './timestamp.js';
+import type { SpanHandle, Tracing } from '../tracing/api.js';
 
 export type DeliveryResult = 'sent' | 'failed' | 'skipped';
 
@@ -32,6 +33,7 @@ export interface DeliveryContext {
   readonly now: () => Date;
   readonly timeZone: string | undefined;
   readonly slackTimeoutMs: number;
+  readonly tracing: Tracing;
 }
 
 export interface AdminDelivery {
@@ -39,7 +41,18 @@ export interface AdminDelivery {
   readonly slack: DeliveryResult;
 }
 
-export async function deliverAdmin(
+export function deliverAdmin(
+  ctx: DeliveryContext,
+  targets: AdminTargets,
+  errors: AdminErrors,
+  options: { subject: string; operation: string; testMode: boolean },
+): Promise<AdminDelivery> {
+  return ctx.tracing.withSpan('notifications.SendAdminNotifications', { operation: options.operation }, () =>
+    deliverAdminInSpan(ctx, targets, errors, options),
+  );
+}
+
+async function deliverAdminInSpan(
   ctx: DeliveryContext,
   targets: AdminTargets,
   errors: AdminErrors,
@@ -64,15 +77,12 @@ async function sendTestSuccess(ctx: DeliveryContext, slackUrl: string): Promise<
     ctx.log.debug({}, 'No Slack URL configured; test-mode success message not sent');
     return 'skipped';
   }
-  try {
-    await sendSlackMessage(slackUrl, TEST_SUCCESS_SLACK_TEXT, ctx.signal, ctx.slackTimeoutMs);
+  if (await trySendSlack(ctx, slackUrl, TEST_SUCCESS_SLACK_TEXT)) {
     ctx.log.debug({}, 'Sent slack message');
     return 'sent';
-  } catch (err) {
-    logSlackFailure(ctx, slackUrl, err);
-    ctx.log.error({}, 'Error sending admin notifications saying there were no errors in test mode');
-    return 'failed';
   }
+  ctx.log.error({}, 'Error sending admin notifications saying there were no errors in test mode');
+  return 'failed';
 }
 
 async function sendAdminEmail(ctx: DeliveryContext, to: readonly string[], subject: string, text: string): Promise<DeliveryResult> {
@@ -82,8 +92,7 @@ async function sendAdminEmail(ctx: DeliveryContext, to: readonly string[], subje
   }
   const started = performance.now();
   const ok = await trySendEmail(ctx, { to, subject, text });
-  const seconds = (performance.now() - started) / 1000;
-  ctx.metrics.adminNotificationAttempt('email', ok, seconds);
+  ctx.metrics.adminNotificationAttempt('email', ok, (performance.now() - started) / 1000);
   if (!ok) {
     ctx.log.error({}, 'Failed to send admin email');
     return 'failed';
@@ -98,30 +107,53 @@ async function sendAdminSlack(ctx: DeliveryContext, url: string, text: string): 
     return 'skipped';
   }
   const started = performance.now();
-  try {
-    await sendSlackMessage(url, text, ctx.signal, ctx.slackTimeoutMs);
-    ctx.metrics.adminNotificationAttempt('slack_message', true, (performance.now() - started) / 1000);
-    ctx.log.debug({}, 'Sent slack message');
-    return 'sent';
-  } catch (err) {
-    ctx.metrics.adminNotificationAttempt('slack_message', false, (performance.now() - started) / 1000);
-    logSlackFailure(ctx, url, err);
+  const ok = await trySendSlack(ctx, url, text);
+  ctx.metrics.adminNotificationAttempt('slack_message', ok, (performance.now() - started) / 1000);
+  if (!ok) {
     ctx.log.error({}, 'Failed to send slack message');
     return 'failed';
   }
+  ctx.log.debug({}, 'Sent slack message');
+  return 'sent';
 }
 
-function logSlackFailure(ctx: DeliveryContext, url: string, err: unknown): void {
+function trySendSlack(ctx: DeliveryContext, url: string, text: string): Promise<boolean> {
+  return ctx.tracing.withSpan('notifications.slackMessage.sendMessage', {}, async (span) => {
+    try {
+      await sendSlackMessage(url, text, ctx.signal, ctx.slackTimeoutMs);
+      return true;
+    } catch (err) {
+      logSlackFailure(ctx, url, err, span);
+      return false;
+    }
+  });
+}
+
+function logSlackFailure(ctx: DeliveryContext, url: string, err: unknown, span: SpanHandle): void {
   const fields: Record<string, unknown> = { url: redactWebhookUrl(url) };
   if (err instanceof SlackSendError && err.status !== undefined) {
     fields['response status'] = err.status;
     fields['response headers'] = err.responseHeaders ?? {};
     fields['response body'] = err.responseBody ?? '';
+    span.setAttributes({ url: redactWebhookUrl(url), 'response status': err.status });
   }
+  span.markError(errorText(err));
   ctx.log.error(fields, errorText(err));
 }
 
-export async function deliverStakeholderEmail(
+export function deliverStakeholderEmail(
+  ctx: DeliveryContext,
+  service: string,
+  to: readonly string[],
+  subject: string,
+  pushErrors: ReadonlyMap<string, string>,
+): Promise<DeliveryResult> {
+  return ctx.tracing.withSpan('notifications.sendServiceEmailIfErrors', { service }, async () => {
+    return sendStakeholderEmail(ctx, service, to, subject, pushErrors);
+  });
+}
+
+async function sendStakeholderEmail(
   ctx: DeliveryContext,
   service: string,
   to: readonly string[],
@@ -140,22 +172,29 @@ export async function deliverStakeholderEmail(
   return 'sent';
 }
 
-async function trySendEmail(
-  ctx: DeliveryContext,
-  email: { to: readonly string[]; subject: string; text: string },
-): Promise<boolean> {
-  try {
-    await sendEmail(ctx.email, email, ctx.signal);
-    return true;
-  } catch (err) {
-    const reason = ctx.signal.aborted ? abortReason(ctx.signal) : err;
-    ctx.log.error(
-      {
-        recipient: email.to.join(', '),
-        email: { from: ctx.email.from, smtp: `${ctx.email.smtpHost}:${ctx.email.smtpPort}`, subject: email.subject },
-      },
-      `Error sending email: ${errorText(reason)}`,
-    );
-    return false;
-  }
+function trySendEmail(ctx: DeliveryContext, email: { to: readonly string[]; subject: string; text: string }): Promise<boolean> {
+  const attrs = {
+    from: ctx.email.from,
+    to: [...email.to],
+    subject: email.subject,
+    smtpHost: ctx.email.smtpHost,
+    smtpPort: ctx.email.smtpPort,
+  };
+  return ctx.tracing.withSpan('notifications.email.sendMessage', attrs, async (span) => {
+    try {
+      await sendEmail(ctx.email, email, ctx.signal);
+      return true;
+    } catch (err) {
+      const reason = errorText(ctx.signal.aborted ? abortReason(ctx.signal) : err);
+      span.markError(`Error sending email: ${reason}`);
+      ctx.log.error(
+        {
+          recipient: email.to.join(', '),
+          email: { from: ctx.email.from, smtp: `${ctx.email.smtpHost}:${ctx.email.smtpPort}`, subject: email.subject },
+        },
+        `Error sending email: ${reason}`,
+      );
+      return false;
+    }
+  });
 }

@@ -25,6 +25,7 @@
  *     services: everySelectedService.map(s => ({ configName, emails: s.emails,
  *                                                 blocked: gating.blockedServices.has(configName) })),
  *     executable: 'token-push', metrics,     // metrics: NotificationMetrics (optional)
+ *     tracing,                               // optional Tracing: spans named like the original's
  *   });
  *   ... pipeline runs with notifications.sink ...
  *   await notifications.finish();            // BEFORE pushing metrics (FIX Q2); never throws

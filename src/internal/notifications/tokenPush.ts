@@ -22,6 +22,7 @@ import { noopNotificationMetrics, type NotificationMetrics } from './metrics.js'
 import { SLACK_TIMEOUT_MS } from './slack.js';
 import { formatRfc822 } from './timestamp.js';
 import type { Notification, NotificationSink } from './types.js';
+import { noopTracing, type Tracing } from '../tracing/api.js';
 
 export const DEFAULT_DELIVERY_TIMEOUT_MS = 60_000;
 
@@ -50,6 +51,8 @@ export interface CommonNotificationOptions {
   /** Timeout of the Slack request; default 30 s (the delivery deadline still applies). */
   readonly slackTimeoutMs?: number | undefined;
   readonly metrics?: NotificationMetrics | undefined;
+  /** Spans of the original's names (notifications.SendAdminNotifications, notifications.email.sendMessage, ...). */
+  readonly tracing?: Tracing | undefined;
 }
 
 export interface TokenPushNotificationOptions extends CommonNotificationOptions {
@@ -225,6 +228,7 @@ export async function runWithDeadline(
       now,
       timeZone: options.timeZone,
       slackTimeoutMs: Math.min(options.slackTimeoutMs ?? SLACK_TIMEOUT_MS, timeoutMs),
+      tracing: options.tracing ?? noopTracing,
     });
   } catch (err) {
     options.log.error({ error: errorText(err) }, 'Error sending notifications');

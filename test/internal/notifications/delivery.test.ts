@@ -25,7 +25,7 @@ import {
 import { renderPushTable } from '../../../src/internal/notifications/table.js';
 import { startSmtpServer, type SmtpServerHandle } from '../../../src/testenv/smtp.js';
 import { startHttpReceiver, type HttpReceiver } from '../../../src/testenv/http-receiver.js';
-import { memoryLog, recordingMetrics } from './helpers.js';
+import { memoryLog, recordingMetrics, recordingTracing } from './helpers.js';
 
 const SLACK_PATH = '/services/T000/B000/very-secret-token';
 const TEST_SLACK_PATH = '/services/T000/B000/test-secret-token';
@@ -546,6 +546,25 @@ describe('failures', () => {
     expect(run.metrics.calls).toContainEqual(['adminNotificationAttempt', 'slack_message', false, expect.any(Number)]);
     expect(run.metrics.calls).toContainEqual(['adminNotificationAttempt', 'email', true, expect.any(Number)]);
     await smtp.waitFor(1);
+  });
+
+  it('spans carry the original names and attributes, the webhook URL redacted', async () => {
+    slack.setRoute(SLACK_PATH, { status: 500 });
+    const tracing = recordingTracing();
+    const run = tokenPush({ errorCountToSendMessage: 0, tracing });
+    run.sink.send(pushError(DUNE, 'node1', 'boom'));
+    await run.finish();
+    const byName = (name: string) => tracing.spans.filter((s) => s.name === name);
+    expect(byName('notifications.SendAdminNotifications')).toEqual([{ name: 'notifications.SendAdminNotifications', attributes: { operation: 'token-push' } }]);
+    expect(byName('notifications.sendServiceEmailIfErrors')[0]?.attributes).toEqual({ service: DUNE });
+    const emails = byName('notifications.email.sendMessage');
+    expect(emails).toHaveLength(2);
+    expect(emails.map((s) => s.attributes['to'])).toEqual(expect.arrayContaining([['d@x.org'], ['admin1@x.org', 'admin2@x.org']]));
+    expect(emails[0]?.attributes).toMatchObject({ from: FROM, smtpHost: smtp.host, smtpPort: smtp.port });
+    const slackSpan = byName('notifications.slackMessage.sendMessage')[0]!;
+    expect(slackSpan.attributes).toEqual({ url: slack.url, 'response status': 500 });
+    expect(slackSpan.error).toBe('could not send slack message');
+    expect(JSON.stringify(tracing.spans)).not.toContain('very-secret-token');
   });
 
   it('Slack answering 204 counts as a failure (only 200 is success)', async () => {

@@ -69,3 +69,31 @@ export function recordingMetrics(): NotificationMetrics & { calls: MetricCall[] 
     adminNotificationAttempt: (...args) => void calls.push(['adminNotificationAttempt', ...args]),
   };
 }
+
+export interface RecordedSpan {
+  readonly name: string;
+  attributes: Record<string, unknown>;
+  error?: string;
+}
+
+/** A Tracing that records spans in memory (names, attributes, error status). */
+export function recordingTracing(): import('../../../src/internal/tracing/api.js').Tracing & { spans: RecordedSpan[] } {
+  const spans: RecordedSpan[] = [];
+  return {
+    enabled: true,
+    spans,
+    async withSpan(name, attrs, fn) {
+      const span: RecordedSpan = { name, attributes: { ...attrs } };
+      spans.push(span);
+      return fn({
+        setAttributes: (more) => Object.assign(span.attributes, more),
+        addEvent: () => undefined,
+        markError: (message) => {
+          span.error = message;
+        },
+        markOk: () => undefined,
+      });
+    },
+    shutdown: async () => undefined,
+  };
+}
