@@ -1,6 +1,14 @@
 /** `managed-tokens check-config` and `--version`, end to end as the unprivileged user. */
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, builtVersion, createSandbox, ensureBuilt, refreshConfig, tokenPushConfig, type Sandbox } from '../fixtures/cli/harness.js';
+import {
+  BIN,
+  builtVersion,
+  createSandbox,
+  ensureBuilt,
+  refreshConfig,
+  tokenPushConfig,
+  type Sandbox,
+} from '../fixtures/cli/harness.js';
 
 let sb: Sandbox | undefined;
 beforeAll(() => ensureBuilt());
@@ -18,7 +26,14 @@ describe('managed-tokens check-config', () => {
   it('a valid token-push config: exit 0 and an OK summary', async () => {
     const s = fresh();
     const cfg = s.write('cfg.yml', tokenPushConfig(s));
-    const res = await s.run([BIN.managedTokens, 'check-config', '-c', cfg, '--executable', 'token-push']);
+    const res = await s.run([
+      BIN.managedTokens,
+      'check-config',
+      '-c',
+      cfg,
+      '--executable',
+      'token-push',
+    ]);
     expect(res.code).toBe(0);
     expect(res.stdout).toMatch(/cfg\.yml: OK: 2 services, 2 distinct nodes, \d+ warnings?\n$/);
   });
@@ -26,7 +41,13 @@ describe('managed-tokens check-config', () => {
   it('an error-global finding: exit 1, one line per finding with file:line:col and key', async () => {
     const s = fresh();
     const cfg = s.write('cfg.yml', tokenPushConfig(s, { extra: 'timeouts:\n  pingTimeout: 10\n' }));
-    const res = await s.run([BIN.managedTokens, 'check-config', '-c', cfg, '--executable=token-push']);
+    const res = await s.run([
+      BIN.managedTokens,
+      'check-config',
+      '-c',
+      cfg,
+      '--executable=token-push',
+    ]);
     expect(res.code).toBe(1);
     expect(res.stdout).toMatch(/cfg\.yml:\d+:\d+: timeouts\.pingTimeout: error: /);
     expect(res.stdout).toMatch(/cfg\.yml: 1 error, \d+ warnings?\n$/);
@@ -43,7 +64,14 @@ describe('managed-tokens check-config', () => {
   it('a refresh config checked for refresh-uids-from-ferry: exit 0', async () => {
     const s = fresh();
     const cfg = s.write('cfg.yml', refreshConfig(s));
-    const res = await s.run([BIN.managedTokens, 'check-config', '-c', cfg, '--executable', 'refresh-uids-from-ferry']);
+    const res = await s.run([
+      BIN.managedTokens,
+      'check-config',
+      '-c',
+      cfg,
+      '--executable',
+      'refresh-uids-from-ferry',
+    ]);
     expect(res.code).toBe(0);
     expect(res.stdout).toContain(': OK:');
   });

@@ -5,7 +5,14 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, builtVersion, createSandbox, ensureBuilt, refreshConfig, type Sandbox } from '../fixtures/cli/harness.js';
+import {
+  BIN,
+  builtVersion,
+  createSandbox,
+  ensureBuilt,
+  refreshConfig,
+  type Sandbox,
+} from '../fixtures/cli/harness.js';
 
 let sb: Sandbox | undefined;
 beforeAll(() => ensureBuilt());
@@ -36,7 +43,9 @@ describe('refresh-uids-from-ferry startup', () => {
     const res = await s.run([BIN.refresh, '-c', cfg], { user: 'root' });
     expect(res.code).toBe(1);
     expect(res.stdout).toBe('');
-    expect(res.stderr).toContain('Current user is root.  Please run this executable as a non-root user');
+    expect(res.stderr).toContain(
+      'Current user is root.  Please run this executable as a non-root user',
+    );
     expect(existsSync(path.join(s.dir, 'db'))).toBe(false);
   });
 
@@ -64,17 +73,24 @@ describe('refresh-uids-from-ferry startup', () => {
     const s = bare();
     const cfg = s.write(
       'cfg.yml',
-      refreshConfig(s, { extra: 'timeouts:\n  globalTimeout: 30s\n  ferryRequestTimeout: 25s\n  dbTimeout: 10s\n' }),
+      refreshConfig(s, {
+        extra: 'timeouts:\n  globalTimeout: 30s\n  ferryRequestTimeout: 25s\n  dbTimeout: 10s\n',
+      }),
     );
     const res = await s.run([BIN.refresh, '-c', cfg]);
     expect(res.code).toBe(1);
-    expect(res.stderr).toContain('configured component timeouts exceed the total configured global timeout');
+    expect(res.stderr).toContain(
+      'configured component timeouts exceed the total configured global timeout',
+    );
     expect(existsSync(path.join(s.dir, 'db'))).toBe(false);
   });
 
   it('6. an unparsable ferryRequestTimeout is refused naming the key (config.md Q7 fix)', async () => {
     const s = bare();
-    const cfg = s.write('cfg.yml', refreshConfig(s, { extra: 'timeouts:\n  ferryRequestTimeout: abc\n' }));
+    const cfg = s.write(
+      'cfg.yml',
+      refreshConfig(s, { extra: 'timeouts:\n  ferryRequestTimeout: abc\n' }),
+    );
     const res = await s.run([BIN.refresh, '-c', cfg]);
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(/cfg\.yml:\d+:\d+: timeouts\.ferryRequestTimeout/);
@@ -91,10 +107,14 @@ describe('refresh-uids-from-ferry startup', () => {
   it('FIX Q9: --authmethod jwt requires kinit, klist and htgettoken', async () => {
     const s = bare();
     const cfg = s.write('cfg.yml', refreshConfig(s, { auth: 'jwt' }));
-    const res = await s.run([BIN.refresh, '-c', cfg, '--authmethod', 'jwt'], { env: s.env({ stubs: false }) });
+    const res = await s.run([BIN.refresh, '-c', cfg, '--authmethod', 'jwt'], {
+      env: s.env({ stubs: false }),
+    });
     expect(res.code).toBe(1);
     // kinit/klist are real Debian programs in /usr/bin here; htgettoken is absent.
-    expect(res.stderr).toMatch(/level=fatal msg="Could not find required executable\(s\) in PATH for --authmethod jwt: [^"]*htgettoken"/);
+    expect(res.stderr).toMatch(
+      /level=fatal msg="Could not find required executable\(s\) in PATH for --authmethod jwt: [^"]*htgettoken"/,
+    );
   });
 
   it('the log files named under logs.refresh-uids-from-ferry are written', async () => {

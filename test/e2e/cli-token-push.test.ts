@@ -6,7 +6,14 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, builtVersion, createSandbox, ensureBuilt, tokenPushConfig, type Sandbox } from '../fixtures/cli/harness.js';
+import {
+  BIN,
+  builtVersion,
+  createSandbox,
+  ensureBuilt,
+  tokenPushConfig,
+  type Sandbox,
+} from '../fixtures/cli/harness.js';
 
 let sb: Sandbox;
 
@@ -25,7 +32,9 @@ function fresh(): Sandbox {
 /** The "Selected services" debug line of the startup (what check 9/10/11 look at on the CLI level). */
 function selectedServices(stderr: string): string | undefined {
   const line = stderr.split('\n').find((l) => l.includes('msg="Selected services"'));
-  return line === undefined ? undefined : (/ services=("[^"]*"|\S*)/.exec(line)?.[1] ?? '').replace(/^"|"$/g, '');
+  return line === undefined
+    ? undefined
+    : (/ services=("[^"]*"|\S*)/.exec(line)?.[1] ?? '').replace(/^"|"$/g, '');
 }
 
 describe('check 1-3: root, --version, bad flags', () => {
@@ -34,7 +43,9 @@ describe('check 1-3: root, --version, bad flags', () => {
     const res = await s.run([BIN.tokenPush, '--version'], { user: 'root' });
     expect(res.code).toBe(1);
     expect(res.stdout).toBe('');
-    expect(res.stderr).toContain('Current user is root.  Please run this executable as a non-root user');
+    expect(res.stderr).toContain(
+      'Current user is root.  Please run this executable as a non-root user',
+    );
   });
 
   it('1b. as root even --help exits 1 (root check precedes flags)', async () => {
@@ -77,7 +88,9 @@ describe('check 1-3: root, --version, bad flags', () => {
     const res = await s.run([BIN.tokenPush, '--version']);
     expect(res.code).toBe(1);
     expect(res.stdout).toBe('');
-    expect(res.stderr).toMatch(/level=fatal msg="Could not find required executable\(s\) in PATH: condor_store_cred"/);
+    expect(res.stderr).toMatch(
+      /level=fatal msg="Could not find required executable\(s\) in PATH: condor_store_cred"/,
+    );
     // checked before flag parsing, as the original does at package initialisation
     const bogus = await s.run([BIN.tokenPush, '--bogus']);
     expect(bogus.code).toBe(1);
@@ -97,8 +110,20 @@ describe('check 4-5: configuration file', () => {
   it('5. without -c, /etc/managed-tokens wins over ./', async () => {
     const s = fresh();
     const etcDir = path.join(s.dir, 'etc-managed-tokens');
-    s.write('etc-managed-tokens/managedTokens.yml', tokenPushConfig(s, { experiments: '\n  frometc:\n    roles:\n      production:\n        account: a\n        destinationNodes: [n1.example.org]\n' }));
-    s.write('cwd/managedTokens.yml', tokenPushConfig(s, { experiments: '\n  fromcwd:\n    roles:\n      production:\n        account: a\n        destinationNodes: [n1.example.org]\n' }));
+    s.write(
+      'etc-managed-tokens/managedTokens.yml',
+      tokenPushConfig(s, {
+        experiments:
+          '\n  frometc:\n    roles:\n      production:\n        account: a\n        destinationNodes: [n1.example.org]\n',
+      }),
+    );
+    s.write(
+      'cwd/managedTokens.yml',
+      tokenPushConfig(s, {
+        experiments:
+          '\n  fromcwd:\n    roles:\n      production:\n        account: a\n        destinationNodes: [n1.example.org]\n',
+      }),
+    );
     // /etc/managed-tokens is replaced inside a private mount namespace only; the host is not touched
     // (an empty mount point is created if absent and removed again).
     const mountPoint = '/etc/managed-tokens';
@@ -106,32 +131,42 @@ describe('check 4-5: configuration file', () => {
     if (created) mkdirSync(mountPoint);
     try {
       const env = s.env();
-      const res = await new Promise<{ code: number | null; stdout: string; stderr: string }>((resolve, reject) => {
-        const child = spawn(
-          'unshare',
-          [
-            '--mount',
-            '--propagation',
-            'private',
-            '--',
-            'sh',
-            '-c',
-            'mount --bind "$1" /etc/managed-tokens && cd "$2" && shift 2 && exec setpriv --reuid="$UID_" --regid="$GID_" --clear-groups -- "$@"',
-            'sh',
-            etcDir,
-            s.cwd,
-            BIN.tokenPush,
-            '--list-services',
-          ],
-          { env: { ...env, UID_: String(s.user.uid), GID_: String(s.user.gid), PATH: `${env['PATH']}:/usr/sbin:/usr/bin:/sbin` }, stdio: ['ignore', 'pipe', 'pipe'] },
-        );
-        let stdout = '';
-        let stderr = '';
-        child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-        child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-        child.on('error', reject);
-        child.on('close', (code) => resolve({ code, stdout, stderr }));
-      });
+      const res = await new Promise<{ code: number | null; stdout: string; stderr: string }>(
+        (resolve, reject) => {
+          const child = spawn(
+            'unshare',
+            [
+              '--mount',
+              '--propagation',
+              'private',
+              '--',
+              'sh',
+              '-c',
+              'mount --bind "$1" /etc/managed-tokens && cd "$2" && shift 2 && exec setpriv --reuid="$UID_" --regid="$GID_" --clear-groups -- "$@"',
+              'sh',
+              etcDir,
+              s.cwd,
+              BIN.tokenPush,
+              '--list-services',
+            ],
+            {
+              env: {
+                ...env,
+                UID_: String(s.user.uid),
+                GID_: String(s.user.gid),
+                PATH: `${env['PATH']}:/usr/sbin:/usr/bin:/sbin`,
+              },
+              stdio: ['ignore', 'pipe', 'pipe'],
+            },
+          );
+          let stdout = '';
+          let stderr = '';
+          child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
+          child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+          child.on('error', reject);
+          child.on('close', (code) => resolve({ code, stdout, stderr }));
+        },
+      );
       expect(res.stderr).not.toContain('mount:');
       expect(res.code).toBe(0);
       expect(res.stdout).toBe('frometc_production\n');
@@ -164,7 +199,10 @@ describe('check 6-8: --list-services and -r', () => {
     );
     const res = await s.run([BIN.tokenPush, '-c', cfg, '--list-services']);
     expect(res.code).toBe(0);
-    expect(res.stdout.split('\n').filter(Boolean).sort()).toEqual(['dune-2_production', 'dune_production']);
+    expect(res.stdout.split('\n').filter(Boolean).sort()).toEqual([
+      'dune-2_production',
+      'dune_production',
+    ]);
     expect(res.stdout).toBe('dune-2_production\ndune_production\n');
     expect(s.calls()).toEqual([]);
     expect(existsSync(path.join(s.dir, 'db'))).toBe(false);
@@ -174,7 +212,10 @@ describe('check 6-8: --list-services and -r', () => {
     const s = fresh();
     const cfg = s.write(
       'cfg.yml',
-      tokenPushConfig(s, { experiments: '\n  DUNE:\n    roles:\n      Prod:\n        account: dunepro\n        destinationNodes: [n1.example.org]\n' }),
+      tokenPushConfig(s, {
+        experiments:
+          '\n  DUNE:\n    roles:\n      Prod:\n        account: dunepro\n        destinationNodes: [n1.example.org]\n',
+      }),
     );
     const res = await s.run([BIN.tokenPush, '-c', cfg, '--list-services']);
     expect(res.code).toBe(0);
@@ -195,7 +236,9 @@ describe('check 6-8: --list-services and -r', () => {
     const res = await s.run([BIN.tokenPush, '-c', cfg, '-r']);
     expect(res.code).toBe(1);
     expect(res.stdout).toBe('');
-    expect(res.stderr).toContain('run-onboarding flag set without a service for which to run onboarding');
+    expect(res.stderr).toContain(
+      'run-onboarding flag set without a service for which to run onboarding',
+    );
     expect(s.calls()).toEqual([]);
     expect(existsSync(path.join(s.dir, 'db'))).toBe(false);
   });
@@ -205,9 +248,20 @@ describe('check 9-11: service selection (CLI level)', () => {
   it('9. -e dune -s mu2e_production: only dune is selected and mu2e is never kinit-ed; a warning says -e wins', async () => {
     const s = fresh();
     const cfg = s.write('cfg.yml', tokenPushConfig(s));
-    const res = await s.run([BIN.tokenPush, '-c', cfg, '-t', '-e', 'dune', '-s', 'mu2e_production']);
+    const res = await s.run([
+      BIN.tokenPush,
+      '-c',
+      cfg,
+      '-t',
+      '-e',
+      'dune',
+      '-s',
+      'mu2e_production',
+    ]);
     expect(selectedServices(res.stderr)).toBe('dune_production');
-    expect(res.stderr).toMatch(/level=warning msg="Both --experiment and --service were given; --experiment wins/);
+    expect(res.stderr).toMatch(
+      /level=warning msg="Both --experiment and --service were given; --experiment wins/,
+    );
     expect(s.calls().some((c) => c.includes('mu2epro'))).toBe(false);
     expect(s.calls().some((c) => c.startsWith('kinit') && c.includes('dunepro'))).toBe(true);
   });
@@ -276,7 +330,12 @@ describe('check 9-11: service selection (CLI level)', () => {
 describe('check 12-15: timeouts', () => {
   it('12. component timeouts above the global one: exit 1 before any kinit', async () => {
     const s = fresh();
-    const cfg = s.write('cfg.yml', tokenPushConfig(s, { extra: 'timeouts:\n  kerberosTimeout: 20s\n  vaultStorerTimeout: 360s\n' }));
+    const cfg = s.write(
+      'cfg.yml',
+      tokenPushConfig(s, {
+        extra: 'timeouts:\n  kerberosTimeout: 20s\n  vaultStorerTimeout: 360s\n',
+      }),
+    );
     const res = await s.run([BIN.tokenPush, '-c', cfg]);
     expect(res.code).toBe(1);
     expect(res.stderr).toContain(
@@ -290,7 +349,8 @@ describe('check 12-15: timeouts', () => {
     const cfg = s.write(
       'cfg.yml',
       tokenPushConfig(s, {
-        extra: 'timeouts:\n  globalTimeout: 120s\n  kerberosTimeout: 20s\n  vaultStorerTimeout: 60s\n  pingTimeout: 10s\n  pushTimeout: 30s\n',
+        extra:
+          'timeouts:\n  globalTimeout: 120s\n  kerberosTimeout: 20s\n  vaultStorerTimeout: 60s\n  pingTimeout: 10s\n  pushTimeout: 30s\n',
       }),
     );
     const res = await s.run([BIN.tokenPush, '-c', cfg, '-t']);
@@ -301,7 +361,10 @@ describe('check 12-15: timeouts', () => {
 
   it('14. an unparsable timeout is refused naming the key (config.md Q7 fix; the original warned)', async () => {
     const s = fresh();
-    const cfg = s.write('cfg.yml', tokenPushConfig(s, { extra: 'timeouts:\n  vaultStorerTimeout: "60ssss"\n' }));
+    const cfg = s.write(
+      'cfg.yml',
+      tokenPushConfig(s, { extra: 'timeouts:\n  vaultStorerTimeout: "60ssss"\n' }),
+    );
     const res = await s.run([BIN.tokenPush, '-c', cfg]);
     expect(res.code).toBe(1);
     expect(res.stderr).toMatch(/cfg\.yml:\d+:\d+: timeouts\.vaultStorerTimeout/);
@@ -311,7 +374,10 @@ describe('check 12-15: timeouts', () => {
 
   it('15. ferryRequestTimeout is ignored by token-push', async () => {
     const s = fresh();
-    const cfg = s.write('cfg.yml', tokenPushConfig(s, { extra: 'timeouts:\n  ferryRequestTimeout: 1s\n' }));
+    const cfg = s.write(
+      'cfg.yml',
+      tokenPushConfig(s, { extra: 'timeouts:\n  ferryRequestTimeout: 1s\n' }),
+    );
     const res = await s.run([BIN.tokenPush, '-c', cfg, '-t']);
     expect(res.stderr).not.toMatch(/level=error msg="[^"]*ferryRequestTimeout/);
     expect(selectedServices(res.stderr)).toBe('dune_production, mu2e_production');
@@ -331,7 +397,9 @@ describe('logging set-up', () => {
     expect(debug).toContain('level=debug');
     expect(info).toContain('msg="Loki logging disabled by flag" executable=token-push');
     for (const line of info.split('\n').filter(Boolean)) {
-      expect(line).toMatch(/^time="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)" level=\w+ msg=/);
+      expect(line).toMatch(
+        /^time="\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)" level=\w+ msg=/,
+      );
     }
   });
 });

@@ -28,21 +28,59 @@ interface StringFlagDef<K extends string> extends FlagBase<K> {
 export type FlagDef<K extends string = string> = BoolFlagDef<K> | StringFlagDef<K>;
 
 const COMMON_FLAGS = [
-  { key: 'admin', name: 'admin', type: 'string', default: '', usage: 'Accepted for compatibility; has no effect' },
-  { key: 'configfile', name: 'configfile', short: 'c', type: 'string', default: '', usage: 'Specify alternate config file' },
-  { key: 'disableNotifications', name: 'disable-notifications', type: 'bool', usage: 'Do not send admin or service notifications' },
-  { key: 'dontNotify', name: 'dont-notify', type: 'bool', usage: 'Same as --disable-notifications' },
+  {
+    key: 'admin',
+    name: 'admin',
+    type: 'string',
+    default: '',
+    usage: 'Accepted for compatibility; has no effect',
+  },
+  {
+    key: 'configfile',
+    name: 'configfile',
+    short: 'c',
+    type: 'string',
+    default: '',
+    usage: 'Specify alternate config file',
+  },
+  {
+    key: 'disableNotifications',
+    name: 'disable-notifications',
+    type: 'bool',
+    usage: 'Do not send admin or service notifications',
+  },
+  {
+    key: 'dontNotify',
+    name: 'dont-notify',
+    type: 'bool',
+    usage: 'Same as --disable-notifications',
+  },
   { key: 'noLoki', name: 'no-loki', type: 'bool', usage: 'Do not send log messages to Loki' },
   { key: 'test', name: 'test', short: 't', type: 'bool', usage: 'Test mode' },
   { key: 'verbose', name: 'verbose', short: 'v', type: 'bool', usage: 'Turn on verbose mode' },
   { key: 'version', name: 'version', type: 'bool', usage: 'Version of Managed Tokens library' },
 ] as const satisfies readonly FlagDef<keyof CommonFlagsKeys>[];
-type CommonFlagsKeys = Omit<TokenPushFlags, 'experiment' | 'listServices' | 'pushTokens' | 'runOnboarding' | 'service'>;
+type CommonFlagsKeys = Omit<
+  TokenPushFlags,
+  'experiment' | 'listServices' | 'pushTokens' | 'runOnboarding' | 'service'
+>;
 
 export const TOKEN_PUSH_FLAGS: readonly FlagDef<keyof TokenPushFlags>[] = [
   ...COMMON_FLAGS,
-  { key: 'experiment', name: 'experiment', short: 'e', type: 'string', default: '', usage: 'Name of single experiment to push tokens' },
-  { key: 'listServices', name: 'list-services', type: 'bool', usage: 'List all configured services in config file' },
+  {
+    key: 'experiment',
+    name: 'experiment',
+    short: 'e',
+    type: 'string',
+    default: '',
+    usage: 'Name of single experiment to push tokens',
+  },
+  {
+    key: 'listServices',
+    name: 'list-services',
+    type: 'bool',
+    usage: 'List all configured services in config file',
+  },
   {
     key: 'pushTokens',
     name: 'push-tokens',
@@ -57,16 +95,34 @@ export const TOKEN_PUSH_FLAGS: readonly FlagDef<keyof TokenPushFlags>[] = [
     type: 'bool',
     usage: 'Run onboarding for a single service (requires -s/--service)',
   },
-  { key: 'service', name: 'service', short: 's', type: 'string', default: '', usage: 'Service to obtain and push vault tokens for.  Must be of the form experiment_role' },
+  {
+    key: 'service',
+    name: 'service',
+    short: 's',
+    type: 'string',
+    default: '',
+    usage: 'Service to obtain and push vault tokens for.  Must be of the form experiment_role',
+  },
 ];
 
 export const REFRESH_FLAGS: readonly FlagDef<keyof RefreshFlags>[] = [
   ...COMMON_FLAGS,
-  { key: 'authmethod', name: 'authmethod', type: 'string', default: 'tls', usage: 'Choose method for authentication to FERRY (tls or jwt)' },
+  {
+    key: 'authmethod',
+    name: 'authmethod',
+    type: 'string',
+    default: 'tls',
+    usage: 'Choose method for authentication to FERRY (tls or jwt)',
+  },
 ];
 
 export type ParseOutcome<F> =
-  | { readonly kind: 'ok'; readonly flags: F; readonly positionals: readonly string[]; readonly changed: ReadonlySet<string> }
+  | {
+      readonly kind: 'ok';
+      readonly flags: F;
+      readonly positionals: readonly string[];
+      readonly changed: ReadonlySet<string>;
+    }
   | { readonly kind: 'exit'; readonly code: 2; readonly stdout: string; readonly stderr: string };
 
 const HELP_REQUESTED = 'pflag: help requested';
@@ -109,7 +165,9 @@ export function usageText(executable: string, defs: readonly FlagDef[]): string 
       return { left, usage };
     });
   const maxlen = Math.max(...rows.map((r) => r.left.length));
-  const lines = rows.map(({ left, usage }) => `${left}${' '.repeat(maxlen - left.length + 3)}${usage}`);
+  const lines = rows.map(
+    ({ left, usage }) => `${left}${' '.repeat(maxlen - left.length + 3)}${usage}`,
+  );
   return `Usage of ${executable}:\n${lines.join('\n')}\n`;
 }
 
@@ -131,9 +189,15 @@ function applyValue(values: FlagValues, changed: Set<string>, def: FlagDef, valu
 }
 
 /** Parses `argv` (without the node/program words) against `defs`. Never exits: the caller decides. */
-export function parseFlags<F>(executable: string, defs: readonly FlagDef<Extract<keyof F, string>>[], argv: readonly string[]): ParseOutcome<F> {
+export function parseFlags<F>(
+  executable: string,
+  defs: readonly FlagDef<Extract<keyof F, string>>[],
+  argv: readonly string[],
+): ParseOutcome<F> {
   const byName = new Map(defs.map((d) => [d.name, d as FlagDef]));
-  const byShort = new Map(defs.filter((d) => d.short !== undefined).map((d) => [d.short as string, d as FlagDef]));
+  const byShort = new Map(
+    defs.filter((d) => d.short !== undefined).map((d) => [d.short as string, d as FlagDef]),
+  );
   const values: FlagValues = {};
   for (const def of defs) values[def.key] = def.type === 'bool' ? false : def.default;
   const changed = new Set<string>();
@@ -160,14 +224,25 @@ export function parseFlags<F>(executable: string, defs: readonly FlagDef<Extract
       return { kind: 'exit', code: 2, stdout: `${HELP_REQUESTED}\n`, stderr: usage };
     }
     if (err instanceof FlagError) {
-      return { kind: 'exit', code: 2, stdout: `${err.message}\n`, stderr: `${err.message}\n${usage}` };
+      return {
+        kind: 'exit',
+        code: 2,
+        stdout: `${err.message}\n`,
+        stderr: `${err.message}\n${usage}`,
+      };
     }
     throw err;
   }
   return { kind: 'ok', flags: values as F, positionals, changed };
 }
 
-function parseLong(arg: string, rest: string[], byName: Map<string, FlagDef>, values: FlagValues, changed: Set<string>): void {
+function parseLong(
+  arg: string,
+  rest: string[],
+  byName: Map<string, FlagDef>,
+  values: FlagValues,
+  changed: Set<string>,
+): void {
   const body = arg.slice(2);
   if (body.startsWith('-') || body.startsWith('=')) throw new FlagError(`bad flag syntax: ${arg}`);
   const eq = body.indexOf('=');
@@ -184,7 +259,13 @@ function parseLong(arg: string, rest: string[], byName: Map<string, FlagDef>, va
   applyValue(values, changed, def, next);
 }
 
-function parseShortGroup(arg: string, rest: string[], byShort: Map<string, FlagDef>, values: FlagValues, changed: Set<string>): void {
+function parseShortGroup(
+  arg: string,
+  rest: string[],
+  byShort: Map<string, FlagDef>,
+  values: FlagValues,
+  changed: Set<string>,
+): void {
   let shorts = arg.slice(1);
   while (shorts.length > 0) {
     const c = shorts[0] as string;
@@ -204,17 +285,24 @@ function parseShortGroup(arg: string, rest: string[], byShort: Map<string, FlagD
       shorts = '';
     } else {
       const next = rest.shift();
-      if (next === undefined) throw new FlagError(`flag needs an argument: ${quoteGoChar(c)} in -${shorts}`);
+      if (next === undefined)
+        throw new FlagError(`flag needs an argument: ${quoteGoChar(c)} in -${shorts}`);
       applyValue(values, changed, def, next);
       shorts = '';
     }
   }
 }
 
-export function parseTokenPushFlags(argv: readonly string[], executable = 'token-push'): ParseOutcome<TokenPushFlags> {
+export function parseTokenPushFlags(
+  argv: readonly string[],
+  executable = 'token-push',
+): ParseOutcome<TokenPushFlags> {
   return parseFlags<TokenPushFlags>(executable, TOKEN_PUSH_FLAGS, argv);
 }
 
-export function parseRefreshFlags(argv: readonly string[], executable = 'refresh-uids-from-ferry'): ParseOutcome<RefreshFlags> {
+export function parseRefreshFlags(
+  argv: readonly string[],
+  executable = 'refresh-uids-from-ferry',
+): ParseOutcome<RefreshFlags> {
   return parseFlags<RefreshFlags>(executable, REFRESH_FLAGS, argv);
 }

@@ -12,7 +12,14 @@ export type {
   TokenPushStartup,
 } from './context.js';
 export { REQUIRED_PROGRAMS } from './context.js';
-export { parseFlags, parseRefreshFlags, parseTokenPushFlags, usageText, REFRESH_FLAGS, TOKEN_PUSH_FLAGS } from './flags.js';
+export {
+  parseFlags,
+  parseRefreshFlags,
+  parseTokenPushFlags,
+  usageText,
+  REFRESH_FLAGS,
+  TOKEN_PUSH_FLAGS,
+} from './flags.js';
 export type { FlagDef, ParseOutcome } from './flags.js';
 export {
   startRefresh,

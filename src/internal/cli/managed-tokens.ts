@@ -18,7 +18,14 @@ interface CheckConfigFlags {
 }
 
 const CHECK_CONFIG_FLAGS: readonly FlagDef<keyof CheckConfigFlags>[] = [
-  { key: 'configfile', name: 'configfile', short: 'c', type: 'string', default: '', usage: 'Config file to check (default: the one the executables would find)' },
+  {
+    key: 'configfile',
+    name: 'configfile',
+    short: 'c',
+    type: 'string',
+    default: '',
+    usage: 'Config file to check (default: the one the executables would find)',
+  },
   {
     key: 'executable',
     name: 'executable',
@@ -49,7 +56,11 @@ function isTarget(value: string): value is Target {
 }
 
 function runCheckConfig(facts: ProcessFacts, argv: readonly string[]): number {
-  const parsed = parseFlags<CheckConfigFlags>(`${EXECUTABLE} check-config`, CHECK_CONFIG_FLAGS, argv);
+  const parsed = parseFlags<CheckConfigFlags>(
+    `${EXECUTABLE} check-config`,
+    CHECK_CONFIG_FLAGS,
+    argv,
+  );
   if (parsed.kind === 'exit') {
     facts.writeStderr(parsed.stderr);
     facts.writeStdout(parsed.stdout);
@@ -62,7 +73,13 @@ function runCheckConfig(facts: ProcessFacts, argv: readonly string[]): number {
     facts.writeStdout(`${message}\n`);
     return 2;
   }
-  const result = checkConfig({ configFile: configfile, env: facts.env, cwd: facts.cwd, searchDirs: facts.searchDirs, executable });
+  const result = checkConfig({
+    configFile: configfile,
+    env: facts.env,
+    cwd: facts.cwd,
+    searchDirs: facts.searchDirs,
+    executable,
+  });
   facts.writeStdout(result.lines.map((line) => `${line}\n`).join(''));
   return result.exitCode;
 }

@@ -52,15 +52,23 @@ export type StartupOutcome<C> =
 
 export const ROOT_MESSAGE = 'Current user is root.  Please run this executable as a non-root user';
 export const CONFIG_FATAL_STDOUT = 'Fatal error setting up configuration.  Exiting now';
-export const ONBOARDING_WITHOUT_SERVICE = 'run-onboarding flag set without a service for which to run onboarding';
+export const ONBOARDING_WITHOUT_SERVICE =
+  'run-onboarding flag set without a service for which to run onboarding';
 export const TIMEOUTS_EXCEED_GLOBAL =
   'configured component timeouts exceed the total configured global timeout.  Please check all configured timeouts';
 
 const TOKEN_PUSH_PROGRAMS: readonly ProgramName[] = [...REQUIRED_PROGRAMS, 'ping'];
 /** FIX Q9: refresh-uids-from-ferry needs only these, and only for `--authmethod jwt`. */
-const REFRESH_JWT_PROGRAMS = ['kinit', 'klist', 'htgettoken'] as const satisfies readonly ProgramName[];
+const REFRESH_JWT_PROGRAMS = [
+  'kinit',
+  'klist',
+  'htgettoken',
+] as const satisfies readonly ProgramName[];
 
-function exitWith(code: number, logger?: LoggerHandle): { kind: 'exit'; code: number; logger?: LoggerHandle } {
+function exitWith(
+  code: number,
+  logger?: LoggerHandle,
+): { kind: 'exit'; code: number; logger?: LoggerHandle } {
   return logger === undefined ? { kind: 'exit', code } : { kind: 'exit', code, logger };
 }
 
@@ -76,7 +84,10 @@ function parentEnvironment(env: ProcessFacts['env']): Record<string, string> {
   return out;
 }
 
-function resolvePrograms(pathValue: string | undefined, names: readonly ProgramName[]): { programs: ResolvedPrograms; missing: ProgramName[] } {
+function resolvePrograms(
+  pathValue: string | undefined,
+  names: readonly ProgramName[],
+): { programs: ResolvedPrograms; missing: ProgramName[] } {
   const all = lookupPrograms(TOKEN_PUSH_PROGRAMS, pathValue);
   return { programs: all.paths, missing: all.missing.filter((name) => names.includes(name)) };
 }
@@ -91,14 +102,28 @@ async function handleVersion(log: Logger, facts: ProcessFacts): Promise<number> 
   return 0;
 }
 
-function readSource(flags: CommonFlags, env: Record<string, string>, facts: ProcessFacts, log: Logger): ConfigSource | undefined {
+function readSource(
+  flags: CommonFlags,
+  env: Record<string, string>,
+  facts: ProcessFacts,
+  log: Logger,
+): ConfigSource | undefined {
   try {
-    const source = readConfigSource({ configFile: flags.configfile, env, cwd: facts.cwd, searchDirs: facts.searchDirs });
+    const source = readConfigSource({
+      configFile: flags.configfile,
+      env,
+      cwd: facts.cwd,
+      searchDirs: facts.searchDirs,
+    });
     log.debug({ configFile: source.choice.path }, 'Using config file');
     return source;
   } catch (err) {
     facts.writeStdout(`${CONFIG_FATAL_STDOUT}\n`);
-    log.error(err instanceof ConfigLoadError ? err.message : `could not load configuration: ${(err as Error).message}`);
+    log.error(
+      err instanceof ConfigLoadError
+        ? err.message
+        : `could not load configuration: ${(err as Error).message}`,
+    );
     return undefined;
   }
 }
@@ -107,7 +132,8 @@ function readSource(flags: CommonFlags, env: Record<string, string>, facts: Proc
 function reportFindings(log: Logger, findings: readonly Finding[]): void {
   for (const finding of findings) {
     if (finding.severity === 'warning') log.warn(finding.text);
-    else if (finding.severity === 'error-service') log.error({ service: finding.service }, `${finding.text} (service skipped)`);
+    else if (finding.severity === 'error-service')
+      log.error({ service: finding.service }, `${finding.text} (service skipped)`);
     else log.error(finding.text);
   }
 }
@@ -126,7 +152,11 @@ async function lokiStreams(
     const stream = loki.createLokiStream({
       host,
       responseHeaderTimeoutMs: config.global.loki.responseHeaderTimeoutMs,
-      labels: { app: 'managed-tokens', command: executable, environment: config.global.devEnvironmentLabel },
+      labels: {
+        app: 'managed-tokens',
+        command: executable,
+        environment: config.global.devEnvironmentLabel,
+      },
     });
     return { streams: [{ level: 'info', stream, close: () => stream.close() }], enabled: true };
   } catch (err) {
@@ -159,7 +189,10 @@ async function fullLogger(
 }
 
 function componentTimeoutsExceedGlobal(executable: Executable, t: Timeouts): boolean {
-  const sum = executable === 'token-push' ? t.kerberosMs + t.vaultStorerMs + t.pingMs + t.pushMs : t.ferryRequestMs + t.dbMs;
+  const sum =
+    executable === 'token-push'
+      ? t.kerberosMs + t.vaultStorerMs + t.pingMs + t.pushMs
+      : t.ferryRequestMs + t.dbMs;
   return sum > t.globalMs;
 }
 
@@ -197,7 +230,10 @@ async function commonPrefix<F extends CommonFlags>(
   const { programs, missing } = resolvePrograms(env['PATH'], requiredPrograms);
   // token-push's original checks its programs at package initialisation, so even --help/--version fail.
   if (missing.length > 0) {
-    early.log.fatal({ PATH: env['PATH'] }, `Could not find required executable(s) in PATH: ${missing.join(', ')}`);
+    early.log.fatal(
+      { PATH: env['PATH'] },
+      `Could not find required executable(s) in PATH: ${missing.join(', ')}`,
+    );
     return { kind: 'exit', code: 1 };
   }
   const parsed = parse(facts.argv);
@@ -209,14 +245,23 @@ async function commonPrefix<F extends CommonFlags>(
   return { flags: parsed.flags, env, programs, early };
 }
 
-export async function startTokenPush(facts: ProcessFacts, startedAt = new Date()): Promise<StartupOutcome<TokenPushStartup>> {
+export async function startTokenPush(
+  facts: ProcessFacts,
+  startedAt = new Date(),
+): Promise<StartupOutcome<TokenPushStartup>> {
   const executable = 'token-push';
-  const prefix = await commonPrefix(executable, facts, (argv) => parseTokenPushFlags(argv), REQUIRED_PROGRAMS);
+  const prefix = await commonPrefix(
+    executable,
+    facts,
+    (argv) => parseTokenPushFlags(argv),
+    REQUIRED_PROGRAMS,
+  );
   if ('kind' in prefix) return prefix;
   const { flags, env, early, programs } = prefix;
   const log0 = early.log;
 
-  if (programs.ping === '') log0.error({ PATH: env['PATH'] }, 'Could not find ping in PATH; pinging nodes will fail');
+  if (programs.ping === '')
+    log0.error({ PATH: env['PATH'] }, 'Could not find ping in PATH; pinging nodes will fail');
 
   if (flags.version) return exitWith(await handleVersion(log0, facts));
 
@@ -251,7 +296,8 @@ export async function startTokenPush(facts: ProcessFacts, startedAt = new Date()
   if (flags.admin !== '') log.warn('The --admin flag has no effect');
 
   if (config.hasGlobalErrors) {
-    if (componentTimeoutsExceedGlobal(executable, config.timeouts)) log.error(TIMEOUTS_EXCEED_GLOBAL);
+    if (componentTimeoutsExceedGlobal(executable, config.timeouts))
+      log.error(TIMEOUTS_EXCEED_GLOBAL);
     facts.writeStdout(`${CONFIG_FATAL_STDOUT}\n`);
     return exitWith(1, logger);
   }
@@ -303,7 +349,10 @@ export async function startTokenPush(facts: ProcessFacts, startedAt = new Date()
   return { kind: 'run', ctx, logger };
 }
 
-export async function startRefresh(facts: ProcessFacts, startedAt = new Date()): Promise<StartupOutcome<RefreshStartup>> {
+export async function startRefresh(
+  facts: ProcessFacts,
+  startedAt = new Date(),
+): Promise<StartupOutcome<RefreshStartup>> {
   const executable = 'refresh-uids-from-ferry';
   const prefix = await commonPrefix(executable, facts, (argv) => parseRefreshFlags(argv), []);
   if ('kind' in prefix) return prefix;
@@ -331,7 +380,8 @@ export async function startRefresh(facts: ProcessFacts, startedAt = new Date()):
   if (flags.admin !== '') log.warn('The --admin flag has no effect');
 
   if (config.hasGlobalErrors) {
-    if (componentTimeoutsExceedGlobal(executable, config.timeouts)) log.error(TIMEOUTS_EXCEED_GLOBAL);
+    if (componentTimeoutsExceedGlobal(executable, config.timeouts))
+      log.error(TIMEOUTS_EXCEED_GLOBAL);
     facts.writeStdout(`${CONFIG_FATAL_STDOUT}\n`);
     return exitWith(1, logger);
   }
@@ -344,7 +394,10 @@ export async function startRefresh(facts: ProcessFacts, startedAt = new Date()):
   if (flags.authmethod === 'jwt') {
     const missing = REFRESH_JWT_PROGRAMS.filter((name) => programs[name] === '');
     if (missing.length > 0) {
-      log.fatal({ PATH: env['PATH'] }, `Could not find required executable(s) in PATH for --authmethod jwt: ${missing.join(', ')}`);
+      log.fatal(
+        { PATH: env['PATH'] },
+        `Could not find required executable(s) in PATH for --authmethod jwt: ${missing.join(', ')}`,
+      );
       return exitWith(1, logger);
     }
   }

@@ -17,7 +17,10 @@ const GENERATED_MODULE = ['..', '..', 'version.generated.js'].join('/');
 
 export async function readBuildIdentity(): Promise<BuildIdentity | undefined> {
   try {
-    const mod = (await import(GENERATED_MODULE)) as { MODULE_VERSION?: unknown; BUILD_TIMESTAMP?: unknown };
+    const mod = (await import(GENERATED_MODULE)) as {
+      MODULE_VERSION?: unknown;
+      BUILD_TIMESTAMP?: unknown;
+    };
     if (typeof mod.MODULE_VERSION !== 'string' || mod.MODULE_VERSION === '') return undefined;
     const ts = typeof mod.BUILD_TIMESTAMP === 'string' ? mod.BUILD_TIMESTAMP : '';
     return { version: mod.MODULE_VERSION, buildTimestamp: ts };

@@ -26,12 +26,20 @@ export type ParentEnv = Readonly<Record<string, string | undefined>>;
 export type ManagedSettings = Readonly<Partial<Record<ManagedVar, string>>>;
 
 /** K: kinit, klist, rsync (and its ssh): parent env with KRB5CCNAME replaced. */
-export function buildChildEnv(parent: ParentEnv, recipe: 'K', settings: { readonly KRB5CCNAME: string }): ChildEnv;
+export function buildChildEnv(
+  parent: ParentEnv,
+  recipe: 'K',
+  settings: { readonly KRB5CCNAME: string },
+): ChildEnv;
 /** F: htgettoken, condor_vault_storer: parent env without the five managed variables, plus `settings`. */
 export function buildChildEnv(parent: ParentEnv, recipe: 'F', settings: ManagedSettings): ChildEnv;
 /** I: condor_status, condor_config_val, ping: parent env unchanged. */
 export function buildChildEnv(parent: ParentEnv, recipe: 'I'): ChildEnv;
-export function buildChildEnv(parent: ParentEnv, recipe: 'K' | 'F' | 'I', settings: ManagedSettings = {}): ChildEnv {
+export function buildChildEnv(
+  parent: ParentEnv,
+  recipe: 'K' | 'F' | 'I',
+  settings: ManagedSettings = {},
+): ChildEnv {
   const env = definedEntries(parent);
   switch (recipe) {
     case 'I':

@@ -105,7 +105,9 @@ export function spawnFailureMessage(program: string, errno: string | undefined):
   if (!program.includes('/') && errno === 'ENOENT') {
     return `exec: "${program}": executable file not found in $PATH`;
   }
-  const text = (errno !== undefined ? ERRNO_TEXTS[errno] : undefined) ?? (errno ?? 'unknown error').toLowerCase();
+  const text =
+    (errno !== undefined ? ERRNO_TEXTS[errno] : undefined) ??
+    (errno ?? 'unknown error').toLowerCase();
   return `fork/exec ${program}: ${text}`;
 }
 

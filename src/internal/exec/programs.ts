@@ -49,7 +49,10 @@ export interface ProgramLookup<N extends string> {
 }
 
 /** Resolves several programs against one PATH. */
-export function lookupPrograms<N extends string>(names: readonly N[], pathValue: string | undefined): ProgramLookup<N> {
+export function lookupPrograms<N extends string>(
+  names: readonly N[],
+  pathValue: string | undefined,
+): ProgramLookup<N> {
   const paths = {} as Record<N, string>;
   const missing: N[] = [];
   for (const name of names) {

@@ -97,7 +97,10 @@ function deadlineFrom(spec: CommandSpec['deadline']): Deadline | undefined {
   if (spec === undefined) return undefined;
   if (typeof spec !== 'number') return { signal: spec, dispose: () => undefined };
   const controller = new AbortController();
-  const timer = setTimeout(() => controller.abort(new Error('deadline exceeded')), Math.max(0, spec));
+  const timer = setTimeout(
+    () => controller.abort(new Error('deadline exceeded')),
+    Math.max(0, spec),
+  );
   return { signal: controller.signal, dispose: () => clearTimeout(timer) };
 }
 
@@ -123,7 +126,9 @@ interface Exit {
   readonly signal: NodeJS.Signals | null;
 }
 
-function waitForExit(child: ChildProcess): Promise<Exit | { readonly spawnError: NodeJS.ErrnoException }> {
+function waitForExit(
+  child: ChildProcess,
+): Promise<Exit | { readonly spawnError: NodeJS.ErrnoException }> {
   return new Promise((resolve) => {
     child.once('error', (err: NodeJS.ErrnoException) => resolve({ spawnError: err }));
     child.once('exit', (code, signal) => resolve({ code, signal }));
@@ -176,7 +181,8 @@ export async function runCommand(spec: CommandSpec): Promise<CommandResult> {
   let timedOut = false;
   const onAbort = (): void => {
     timedOut = true;
-    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null) killGroup(child.pid);
+    if (child.pid !== undefined && child.exitCode === null && child.signalCode === null)
+      killGroup(child.pid);
   };
   deadline?.signal.addEventListener('abort', onAbort, { once: true });
 
@@ -190,9 +196,11 @@ export async function runCommand(spec: CommandSpec): Promise<CommandResult> {
   // A deadline that fired while we were draining still counts (the failure is "seen" now).
   timedOut ||= deadline?.signal.aborted === true;
 
-  const outputText = spec.capture === 'combined' || spec.capture === 'stdout' ? output.toString() : '';
+  const outputText =
+    spec.capture === 'combined' || spec.capture === 'stdout' ? output.toString() : '';
   const stderrText = spec.capture === 'stdout' ? stderrOnly.toString() : '';
-  const excerptSource = spec.capture === 'stdout' && outputText.trim() === '' ? stderrText : outputText;
+  const excerptSource =
+    spec.capture === 'stdout' && outputText.trim() === '' ? stderrText : outputText;
   const excerpt = redactSecrets(tailExcerpt(excerptSource), secrets);
 
   if ('spawnError' in result) {
@@ -214,8 +222,13 @@ export async function runCommand(spec: CommandSpec): Promise<CommandResult> {
     };
   }
 
-  const message = result.signal !== null ? signalMessage(result.signal) : exitStatusMessage(result.code ?? -1);
-  const reason: ExecFailureReason = timedOut ? 'timeout' : result.signal !== null ? 'signal' : 'exit';
+  const message =
+    result.signal !== null ? signalMessage(result.signal) : exitStatusMessage(result.code ?? -1);
+  const reason: ExecFailureReason = timedOut
+    ? 'timeout'
+    : result.signal !== null
+      ? 'signal'
+      : 'exit';
   throw new ExecError(message, {
     reason,
     argv: spec.argv,

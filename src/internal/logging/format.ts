@@ -56,12 +56,14 @@ export function formatValue(value: string): string {
 export function stringifyField(value: unknown): string {
   if (typeof value === 'string') return value;
   if (value === null || value === undefined) return '<nil>';
-  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint') return String(value);
+  if (typeof value === 'number' || typeof value === 'boolean' || typeof value === 'bigint')
+    return String(value);
   if (Array.isArray(value)) return `[${value.map(stringifyField).join(' ')}]`;
   if (typeof value === 'object') {
     const rec = value as Record<string, unknown>;
     // pino serialises errors as {type, message, stack}.
-    if (typeof rec['message'] === 'string' && ('stack' in rec || 'type' in rec)) return rec['message'];
+    if (typeof rec['message'] === 'string' && ('stack' in rec || 'type' in rec))
+      return rec['message'];
     return JSON.stringify(value);
   }
   return String(value);
@@ -92,7 +94,11 @@ export function formatLogrusLine(record: Readonly<Record<string, unknown>>): str
   const time = typeof record['time'] === 'number' ? new Date(record['time']) : new Date();
   const level = typeof record['level'] === 'number' ? levelName(record['level']) : 'info';
   const msg = typeof record['msg'] === 'string' ? record['msg'] : '';
-  const parts = [`time=${formatValue(rfc3339Local(time))}`, `level=${level}`, `msg=${formatValue(msg)}`];
+  const parts = [
+    `time=${formatValue(rfc3339Local(time))}`,
+    `level=${level}`,
+    `msg=${formatValue(msg)}`,
+  ];
   const keys = Object.keys(record)
     .filter((k) => !INTERNAL_KEYS.has(k))
     .map((k) => ({ key: k === 'err' ? 'error' : k, value: record[k] }))

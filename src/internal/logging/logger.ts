@@ -142,7 +142,9 @@ export function createLogger(opts: LoggerOptions): LoggerHandle {
   );
   if (opts.warnMissingFiles !== false) {
     for (const key of missing) {
-      log.warn(`logs.${opts.executable}.${key} is not configured: not writing a ${key === 'logfile' ? 'log' : 'debug log'} file`);
+      log.warn(
+        `logs.${opts.executable}.${key} is not configured: not writing a ${key === 'logfile' ? 'log' : 'debug log'} file`,
+      );
     }
   }
 
@@ -150,7 +152,9 @@ export function createLogger(opts: LoggerOptions): LoggerHandle {
   return {
     log,
     close(): Promise<void> {
-      closing ??= Promise.allSettled(extras.map((e) => e.close?.() ?? Promise.resolve())).then(() => undefined);
+      closing ??= Promise.allSettled(extras.map((e) => e.close?.() ?? Promise.resolve())).then(
+        () => undefined,
+      );
       return closing;
     },
   };

@@ -14,17 +14,27 @@ interface SecretPattern {
 const SECRET_PATTERNS: readonly SecretPattern[] = [
   // HTTP Authorization header values ("Authorization: Bearer x", "authorization: Basic y").
   {
-    pattern: /\b(authorization)(["']?\s*[:=]\s*["']?)(?:(bearer|basic|negotiate)\s+)?[A-Za-z0-9._~+/=-]+/gi,
+    pattern:
+      /\b(authorization)(["']?\s*[:=]\s*["']?)(?:(bearer|basic|negotiate)\s+)?[A-Za-z0-9._~+/=-]+/gi,
     replace: (_m, key: string, sep: string, scheme: string | undefined) =>
       `${key}${sep}${scheme ? `${scheme} ` : ''}${REDACTED}`,
   },
   // Bearer tokens anywhere else.
-  { pattern: /\b(bearer)\s+[A-Za-z0-9._~+/=-]+/gi, replace: (_m, word: string) => `${word} ${REDACTED}` },
+  {
+    pattern: /\b(bearer)\s+[A-Za-z0-9._~+/=-]+/gi,
+    replace: (_m, word: string) => `${word} ${REDACTED}`,
+  },
   // JWTs: header.payload.signature, the header always starts with base64url('{"') = "eyJ".
   { pattern: /\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, replace: () => REDACTED },
   // Vault service/batch/recovery tokens (hvs./hvb./hvr.) and legacy service/batch tokens (s./b. + 24 chars).
-  { pattern: /\b(hv[sbr])\.[A-Za-z0-9_-]{8,}/g, replace: (_m, prefix: string) => `${prefix}.${REDACTED}` },
-  { pattern: /(?<![A-Za-z0-9._-])([sb])\.[A-Za-z0-9]{24}(?![A-Za-z0-9])/g, replace: (_m, p: string) => `${p}.${REDACTED}` },
+  {
+    pattern: /\b(hv[sbr])\.[A-Za-z0-9_-]{8,}/g,
+    replace: (_m, prefix: string) => `${prefix}.${REDACTED}`,
+  },
+  {
+    pattern: /(?<![A-Za-z0-9._-])([sb])\.[A-Za-z0-9]{24}(?![A-Za-z0-9])/g,
+    replace: (_m, p: string) => `${p}.${REDACTED}`,
+  },
   // Slack incoming-webhook URLs: keep scheme and host only.
   {
     pattern: /\b(https?:\/\/hooks\.slack(?:-gov)?\.com)\/[A-Za-z0-9/_-]+/g,

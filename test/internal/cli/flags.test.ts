@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { parseRefreshFlags, parseTokenPushFlags, usageText, TOKEN_PUSH_FLAGS } from '../../../src/internal/cli/flags.js';
+import {
+  parseRefreshFlags,
+  parseTokenPushFlags,
+  usageText,
+  TOKEN_PUSH_FLAGS,
+} from '../../../src/internal/cli/flags.js';
 
 function ok<T>(outcome: { kind: string; flags?: T }): T {
   expect(outcome.kind).toBe('ok');
@@ -42,13 +47,16 @@ describe('token-push flag parsing (pflag semantics)', () => {
     [['-tv'], { test: true, verbose: true }],
     [['-rps', 'dune'], { runOnboarding: true, pushTokens: true, service: 'dune' }],
     [['-tsdune'], { test: true, service: 'dune' }],
-    [['--disable-notifications', '--dont-notify', '--no-loki', '--list-services', '--version'], {
-      disableNotifications: true,
-      dontNotify: true,
-      noLoki: true,
-      listServices: true,
-      version: true,
-    }],
+    [
+      ['--disable-notifications', '--dont-notify', '--no-loki', '--list-services', '--version'],
+      {
+        disableNotifications: true,
+        dontNotify: true,
+        noLoki: true,
+        listServices: true,
+        version: true,
+      },
+    ],
     [['--admin', 'x@y.org'], { admin: 'x@y.org' }],
     [['--', '--bogus'], {}],
   ] as const)('%j', (argv, expected) => {
@@ -73,7 +81,10 @@ describe('token-push flag parsing (pflag semantics)', () => {
     [['-tx'], "unknown shorthand flag: 'x' in -x"],
     [['--service'], 'flag needs an argument: --service'],
     [['-s'], "flag needs an argument: 's' in -s"],
-    [['--test=maybe'], 'invalid argument "maybe" for "-t, --test" flag: strconv.ParseBool: parsing "maybe": invalid syntax'],
+    [
+      ['--test=maybe'],
+      'invalid argument "maybe" for "-t, --test" flag: strconv.ParseBool: parsing "maybe": invalid syntax',
+    ],
     [['---x'], 'bad flag syntax: ---x'],
     [['--=x'], 'bad flag syntax: --=x'],
   ] as const)('%j → exit 2 with the error on stdout and usage on stderr', (argv, message) => {

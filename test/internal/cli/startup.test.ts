@@ -6,7 +6,11 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { startRefresh, startTokenPush, type ProcessFacts } from '../../../src/internal/cli/startup.js';
+import {
+  startRefresh,
+  startTokenPush,
+  type ProcessFacts,
+} from '../../../src/internal/cli/startup.js';
 
 let dir: string;
 let out: string[];
@@ -62,7 +66,14 @@ beforeEach(() => {
   dir = mkdtempSync(path.join(tmpdir(), 'startup-'));
   stubs = path.join(dir, 'stubs');
   mkdirSync(stubs);
-  for (const p of ['kinit', 'klist', 'condor_vault_storer', 'condor_store_cred', 'condor_status', 'htgettoken']) {
+  for (const p of [
+    'kinit',
+    'klist',
+    'condor_vault_storer',
+    'condor_store_cred',
+    'condor_status',
+    'htgettoken',
+  ]) {
     writeFileSync(path.join(stubs, p), '#!/bin/sh\n');
     chmodSync(path.join(stubs, p), 0o755);
   }
@@ -79,7 +90,11 @@ describe('startTokenPush', () => {
     const { ctx } = res;
     expect(ctx.env['PATH']).toBe(`${stubs}:/usr/bin:/usr/sbin`);
     expect(ctx.programs.kinit).toBe(path.join(stubs, 'kinit'));
-    expect(ctx.services.map((s) => s.name.configName)).toEqual(['dune_analysis', 'dune_production', 'mu2e_production']);
+    expect(ctx.services.map((s) => s.name.configName)).toEqual([
+      'dune_analysis',
+      'dune_production',
+      'mu2e_production',
+    ]);
     expect(ctx.notificationsDisabled).toBe(false);
     expect(ctx.notificationsDisabledByFlag).toBe(false);
     expect(ctx.onboarding).toBe(false);
@@ -89,10 +104,15 @@ describe('startTokenPush', () => {
   });
 
   it('-e beats -s; --dont-notify disables notifications by flag; -t sets test mode', async () => {
-    const res = await startTokenPush(facts(['-c', config(), '-e', 'dune', '-s', 'mu2e_production', '--dont-notify', '-t']));
+    const res = await startTokenPush(
+      facts(['-c', config(), '-e', 'dune', '-s', 'mu2e_production', '--dont-notify', '-t']),
+    );
     expect(res.kind).toBe('run');
     if (res.kind !== 'run') return;
-    expect(res.ctx.services.map((s) => s.name.configName)).toEqual(['dune_analysis', 'dune_production']);
+    expect(res.ctx.services.map((s) => s.name.configName)).toEqual([
+      'dune_analysis',
+      'dune_production',
+    ]);
     expect(res.ctx.notificationsDisabled).toBe(true);
     expect(res.ctx.notificationsDisabledReason).toBe('flag');
     expect(res.ctx.testMode).toBe(true);
@@ -131,7 +151,9 @@ describe('startTokenPush', () => {
     const res = await startTokenPush(facts(['--bogus'], {}, 0));
     expect(res).toMatchObject({ kind: 'exit', code: 1 });
     expect(out).toEqual([]);
-    expect(err.join('')).toContain('Current user is root.  Please run this executable as a non-root user');
+    expect(err.join('')).toContain(
+      'Current user is root.  Please run this executable as a non-root user',
+    );
   });
 
   it('a config without experiments exits 1 with the fatal stdout line', async () => {
@@ -147,8 +169,14 @@ describe('startTokenPush', () => {
   it('config discovery uses the search directories in order', async () => {
     mkdirSync(path.join(dir, 'etc'));
     mkdirSync(path.join(dir, 'home'));
-    writeFileSync(path.join(dir, 'etc', 'managedTokens.yml'), 'experiments: {a: {roles: {r1: {account: x}}}}\n');
-    writeFileSync(path.join(dir, 'home', 'managedTokens.yml'), 'experiments: {b: {roles: {r1: {account: x}}}}\n');
+    writeFileSync(
+      path.join(dir, 'etc', 'managedTokens.yml'),
+      'experiments: {a: {roles: {r1: {account: x}}}}\n',
+    );
+    writeFileSync(
+      path.join(dir, 'home', 'managedTokens.yml'),
+      'experiments: {b: {roles: {r1: {account: x}}}}\n',
+    );
     const res = await startTokenPush(facts(['--list-services']));
     expect(res).toMatchObject({ kind: 'exit', code: 0 });
     expect(out.join('')).toBe('a_r1\n');
@@ -166,7 +194,9 @@ describe('startTokenPush', () => {
 describe('logging set-up', () => {
   it('an unset logs.token-push section gives exactly one warning per key and no file', async () => {
     const file = config().replace(/\n/g, '\n');
-    const text = (await import('node:fs')).readFileSync(file, 'utf8').replace(/  token-push: \{[^}]*\}\n/, '');
+    const text = (await import('node:fs'))
+      .readFileSync(file, 'utf8')
+      .replace(/  token-push: \{[^}]*\}\n/, '');
     writeFileSync(file, text);
     const res = await startTokenPush(facts(['-c', file]));
     expect(res.kind).toBe('run');
@@ -231,7 +261,9 @@ describe('Loki wiring', () => {
 
 describe('startRefresh', () => {
   it('passes the auth method through and needs no HTCondor programs for tls', async () => {
-    const res = await startRefresh(facts(['-c', config(), '--authmethod', 'tls'], { PATH: path.join(dir, 'nothing') }));
+    const res = await startRefresh(
+      facts(['-c', config(), '--authmethod', 'tls'], { PATH: path.join(dir, 'nothing') }),
+    );
     expect(res.kind).toBe('run');
     if (res.kind !== 'run') return;
     expect(res.ctx.authMethod).toBe('tls');

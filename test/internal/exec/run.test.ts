@@ -51,7 +51,11 @@ describe('runCommand environment and stdin', () => {
         env: { A: '1', EMPTY: '', PATH: '/nowhere' },
         capture: 'stdout',
       });
-      expect(res.output.split('\n').filter(Boolean).sort()).toEqual(['A=1', 'EMPTY=', 'PATH=/nowhere']);
+      expect(res.output.split('\n').filter(Boolean).sort()).toEqual([
+        'A=1',
+        'EMPTY=',
+        'PATH=/nowhere',
+      ]);
     } finally {
       delete process.env['EXEC_TEST_LEAK'];
     }
@@ -65,8 +69,12 @@ describe('runCommand environment and stdin', () => {
 
   it('passes argv elements verbatim without a shell', async () => {
     const prog = script('args.sh', 'for a in "$@"; do printf "<%s>\\n" "$a"; done');
-    const res = await runCommand({ argv: [prog, 'X =?= true', '$HOME', "a'b", ''], env: baseEnv, capture: 'stdout' });
-    expect(res.output).toBe('<X =?= true>\n<$HOME>\n<a\'b>\n<>\n');
+    const res = await runCommand({
+      argv: [prog, 'X =?= true', '$HOME', "a'b", ''],
+      env: baseEnv,
+      capture: 'stdout',
+    });
+    expect(res.output).toBe("<X =?= true>\n<$HOME>\n<a'b>\n<>\n");
   });
 
   it('looks up a bare argv[0] in env.PATH', async () => {
@@ -123,8 +131,16 @@ describe('runCommand capture modes', () => {
   });
 
   it('caps the output keeping head and tail', async () => {
-    const prog = script('flood.sh', 'echo FIRST; head -c 300000 /dev/zero | tr "\\0" x; echo; echo LAST');
-    const res = await runCommand({ argv: [prog], env: baseEnv, capture: 'combined', maxOutputBytes: 1000 });
+    const prog = script(
+      'flood.sh',
+      'echo FIRST; head -c 300000 /dev/zero | tr "\\0" x; echo; echo LAST',
+    );
+    const res = await runCommand({
+      argv: [prog],
+      env: baseEnv,
+      capture: 'combined',
+      maxOutputBytes: 1000,
+    });
     expect(res.truncated).toBe(true);
     expect(res.output.startsWith('FIRST\n')).toBe(true);
     expect(res.output.endsWith('LAST\n')).toBe(true);
@@ -135,7 +151,10 @@ describe('runCommand capture modes', () => {
 
 describe('runCommand failures have Go-shaped messages', () => {
   it('exit status N with a redacted excerpt', async () => {
-    const prog = script('fail.sh', 'echo "token hvs.CAESIJabcdefghijklmnopqrstuvwxyz012345 and secretpassword"; exit 3');
+    const prog = script(
+      'fail.sh',
+      'echo "token hvs.CAESIJabcdefghijklmnopqrstuvwxyz012345 and secretpassword"; exit 3',
+    );
     const err = await rejection(
       runCommand({ argv: [prog], env: baseEnv, capture: 'combined', secrets: ['secretpassword'] }),
     );
@@ -172,12 +191,16 @@ describe('runCommand failures have Go-shaped messages', () => {
   });
 
   it('Go LookPath text for a bare name not on PATH', async () => {
-    const err = await rejection(runCommand({ argv: ['condor_status'], env: { PATH: dir }, capture: 'stdout' }));
+    const err = await rejection(
+      runCommand({ argv: ['condor_status'], env: { PATH: dir }, capture: 'stdout' }),
+    );
     expect(err.message).toBe('exec: "condor_status": executable file not found in $PATH');
   });
 
   it('exec: no command for an empty resolved path', async () => {
-    const err = await rejection(runCommand({ argv: ['', '-c', '1'], env: baseEnv, capture: 'combined' }));
+    const err = await rejection(
+      runCommand({ argv: ['', '-c', '1'], env: baseEnv, capture: 'combined' }),
+    );
     expect(err.message).toBe('exec: no command');
     expect(err.reason).toBe('spawn');
   });
@@ -188,7 +211,9 @@ describe('runCommand deadlines', () => {
     const pidFile = path.join(dir, 'grandchild.pid');
     const prog = script('hang.sh', `sleep 300 &\necho $! > ${pidFile}\necho started\nwait`);
     // Waiting for the 300 s grandchild would blow the test timeout below: returning at all proves we did not.
-    const err = await rejection(runCommand({ argv: [prog], env: baseEnv, capture: 'combined', deadline: 500 }));
+    const err = await rejection(
+      runCommand({ argv: [prog], env: baseEnv, capture: 'combined', deadline: 500 }),
+    );
     expect(err.reason).toBe('timeout');
     expect(err.timedOut).toBe(true);
     expect(err.message).toBe('signal: killed');
@@ -203,7 +228,12 @@ describe('runCommand deadlines', () => {
     // setsid puts the grandchild in another session: the group kill cannot reach it, yet it holds our pipes.
     const prog = script('escape.sh', `setsid sleep 120 &\necho $! > ${pidFile}\nexit 0`);
     try {
-      const res = await runCommand({ argv: [prog], env: baseEnv, capture: 'combined', drainMs: 200 });
+      const res = await runCommand({
+        argv: [prog],
+        env: baseEnv,
+        capture: 'combined',
+        drainMs: 200,
+      });
       expect(res.output).toBe('');
     } finally {
       if (existsSync(pidFile)) {
@@ -221,7 +251,9 @@ describe('runCommand deadlines', () => {
     const controller = new AbortController();
     const prog = script('sleep.sh', 'sleep 30');
     setTimeout(() => controller.abort(), 200);
-    const err = await rejection(runCommand({ argv: [prog], env: baseEnv, capture: 'none', deadline: controller.signal }));
+    const err = await rejection(
+      runCommand({ argv: [prog], env: baseEnv, capture: 'none', deadline: controller.signal }),
+    );
     expect(err.reason).toBe('timeout');
     expect(err.signal).toBe('SIGKILL');
   });
@@ -229,13 +261,20 @@ describe('runCommand deadlines', () => {
   it('does not start a command whose deadline already passed', async () => {
     const marker = path.join(dir, 'should-not-exist');
     const prog = script('touch.sh', `touch ${marker}`);
-    const err = await rejection(runCommand({ argv: [prog], env: baseEnv, capture: 'none', deadline: AbortSignal.abort() }));
+    const err = await rejection(
+      runCommand({ argv: [prog], env: baseEnv, capture: 'none', deadline: AbortSignal.abort() }),
+    );
     expect(err.reason).toBe('timeout');
     expect(existsSync(marker)).toBe(false);
   });
 
   it('a child that exits 0 before the deadline is a success', async () => {
-    const res = await runCommand({ argv: ['/bin/echo', 'ok'], env: baseEnv, capture: 'combined', deadline: 10_000 });
+    const res = await runCommand({
+      argv: ['/bin/echo', 'ok'],
+      env: baseEnv,
+      capture: 'combined',
+      deadline: 10_000,
+    });
     expect(res.output).toBe('ok\n');
   });
 });

@@ -1,5 +1,11 @@
 import { describe, expect, it } from 'vitest';
-import { formatValue, goQuote, redactSecrets, redactUrl, rfc3339Local } from '../../../src/internal/logging/index.js';
+import {
+  formatValue,
+  goQuote,
+  redactSecrets,
+  redactUrl,
+  rfc3339Local,
+} from '../../../src/internal/logging/index.js';
 
 describe('Go %q quoting', () => {
   it.each([
@@ -22,7 +28,9 @@ describe('Go %q quoting', () => {
 
 describe('rfc3339Local', () => {
   it('has second precision and a zone', () => {
-    expect(rfc3339Local(new Date('2024-11-26T10:16:05.999Z'))).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:05(Z|[+-]\d\d:\d\d)$/);
+    expect(rfc3339Local(new Date('2024-11-26T10:16:05.999Z'))).toMatch(
+      /^\d{4}-\d\d-\d\dT\d\d:\d\d:05(Z|[+-]\d\d:\d\d)$/,
+    );
   });
 });
 
@@ -33,19 +41,30 @@ describe('redactSecrets', () => {
     ['legacy vault token', 'token s.AbCdEfGhIjKlMnOpQrStUvWx.', 'token s.[REDACTED].'],
     ['jwt', 'jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMifQ.sig_nature-1 done', 'jwt [REDACTED] done'],
     ['bearer', 'curl -H "Bearer abc.DEF/x=="', 'curl -H "Bearer [REDACTED]"'],
-    ['authorization header', 'Authorization: Basic dXNlcjpwYXNz', 'Authorization: Basic [REDACTED]'],
-    ['slack webhook', 'post https://hooks.slack.com/services/T000/B000/XXXX failed', 'post https://hooks.slack.com/[REDACTED] failed'],
+    [
+      'authorization header',
+      'Authorization: Basic dXNlcjpwYXNz',
+      'Authorization: Basic [REDACTED]',
+    ],
+    [
+      'slack webhook',
+      'post https://hooks.slack.com/services/T000/B000/XXXX failed',
+      'post https://hooks.slack.com/[REDACTED] failed',
+    ],
   ])('%s', (_name, input, expected) => {
     expect(redactSecrets(input)).toBe(expected);
   });
 
   it('leaves ordinary text alone', () => {
-    const text = 'kinit -k -t /kt/dunepro.keytab dunepro/managedtokens/h.fnal.gov@FNAL.GOV s.fnal.gov exit status 1';
+    const text =
+      'kinit -k -t /kt/dunepro.keytab dunepro/managedtokens/h.fnal.gov@FNAL.GOV s.fnal.gov exit status 1';
     expect(redactSecrets(text)).toBe(text);
   });
 
   it('masks given literal strings, longest first', () => {
-    expect(redactSecrets('a secret-long and secret', ['secret', 'secret-long'])).toBe('a [REDACTED] and [REDACTED]');
+    expect(redactSecrets('a secret-long and secret', ['secret', 'secret-long'])).toBe(
+      'a [REDACTED] and [REDACTED]',
+    );
   });
 
   it('keeps JSON valid', () => {

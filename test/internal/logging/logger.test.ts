@@ -1,4 +1,12 @@
-import { existsSync, mkdtempSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdtempSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Writable } from 'node:stream';
@@ -41,18 +49,33 @@ describe('createLogger sinks', () => {
     expect(debug).toHaveLength(4);
     expect(debug[0]).toContain('level=debug msg="a debug line" executable=token-push');
     for (const l of [...info, ...debug]) expect(l).toMatch(LINE);
-    expect(info[0]).toMatch(/ level=info msg="Successes: dune_production, mu2e_production" executable=token-push$/);
+    expect(info[0]).toMatch(
+      / level=info msg="Successes: dune_production, mu2e_production" executable=token-push$/,
+    );
     expect(info[1]).toContain('level=warning msg=careful executable=token-push');
-    expect(info[2]).toMatch(/level=error msg=boom executable=token-push node=n1 service=dune_production$/);
+    expect(info[2]).toMatch(
+      /level=error msg=boom executable=token-push node=n1 service=dune_production$/,
+    );
     expect(stderr.join('')).toContain('a debug line');
     expect(stderr).toHaveLength(4);
   });
 
   it('sorts extra fields, quotes like Go %q and renders errors and arrays like logrus', async () => {
     const logFile = path.join(dir, 'f.log');
-    const h = createLogger({ executable: 'refresh-uids-from-ferry', logFile, debugFile: path.join(dir, 'd.log'), stderrWrite: capture });
+    const h = createLogger({
+      executable: 'refresh-uids-from-ferry',
+      logFile,
+      debugFile: path.join(dir, 'd.log'),
+      stderrWrite: capture,
+    });
     h.log
-      .child({ zeta: 'a b', alpha: 'tab\there', path: '/tmp/x_y-z.1@R^+', empty: '', quote: 'say "hi" \\ ok' })
+      .child({
+        zeta: 'a b',
+        alpha: 'tab\there',
+        path: '/tmp/x_y-z.1@R^+',
+        empty: '',
+        quote: 'say "hi" \\ ok',
+      })
       .info({ err: new Error('exit status 1'), list: ['a', 'b'], n: 3 }, 'line\nbreak é');
     await h.close();
     const [line] = lines(logFile);
@@ -66,7 +89,12 @@ describe('createLogger sinks', () => {
 
   it('appends per write: a rotated file is not written to again, a new one is created', async () => {
     const logFile = path.join(dir, 'rot.log');
-    const h = createLogger({ executable: 'token-push', logFile, debugFile: path.join(dir, 'rot.debug.log'), stderrWrite: capture });
+    const h = createLogger({
+      executable: 'token-push',
+      logFile,
+      debugFile: path.join(dir, 'rot.debug.log'),
+      stderrWrite: capture,
+    });
     h.log.info('before rotation');
     renameSync(logFile, `${logFile}.1`);
     h.log.info('after rotation');
@@ -79,7 +107,13 @@ describe('createLogger sinks', () => {
   it('appends to an existing file instead of truncating it', async () => {
     const logFile = path.join(dir, 'append.log');
     for (const msg of ['first run', 'second run']) {
-      const h = createLogger({ executable: 'token-push', logFile, debugFile: '', warnMissingFiles: false, stderrWrite: capture });
+      const h = createLogger({
+        executable: 'token-push',
+        logFile,
+        debugFile: '',
+        warnMissingFiles: false,
+        stderrWrite: capture,
+      });
       h.log.info(msg);
       await h.close();
     }
@@ -90,7 +124,12 @@ describe('createLogger sinks', () => {
   });
 
   it('unset file keys: no file sink and exactly one warning per key', async () => {
-    const h = createLogger({ executable: 'token-push', logFile: '', debugFile: undefined, stderrWrite: capture });
+    const h = createLogger({
+      executable: 'token-push',
+      logFile: '',
+      debugFile: undefined,
+      stderrWrite: capture,
+    });
     h.log.info('hello');
     await h.close();
     const warnings = stderr.filter((l) => l.includes('level=warning'));
@@ -104,7 +143,12 @@ describe('createLogger sinks', () => {
     const plainFile = path.join(dir, 'plainfile');
     writeFileSync(plainFile, '');
     const logFile = path.join(dir, 'ok.log');
-    const h = createLogger({ executable: 'token-push', logFile, debugFile: path.join(plainFile, 'd.log'), stderrWrite: capture });
+    const h = createLogger({
+      executable: 'token-push',
+      logFile,
+      debugFile: path.join(plainFile, 'd.log'),
+      stderrWrite: capture,
+    });
     h.log.info('one');
     h.log.info('two');
     await h.close();
@@ -114,7 +158,13 @@ describe('createLogger sinks', () => {
 
   it('creates files with mode 0666 & ~umask', async () => {
     const logFile = path.join(dir, 'mode.log');
-    const h = createLogger({ executable: 'x', logFile, debugFile: '', warnMissingFiles: false, stderrWrite: capture });
+    const h = createLogger({
+      executable: 'x',
+      logFile,
+      debugFile: '',
+      warnMissingFiles: false,
+      stderrWrite: capture,
+    });
     h.log.info('m');
     await h.close();
     const umask = process.umask();
@@ -151,16 +201,27 @@ describe('redaction and extra streams', () => {
     });
     const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJ4In0.c2lnbmF0dXJl';
     h.log.debug(`debug output ${jwt}`);
-    h.log.info({ output: 'Authorization: Bearer abc.def-ghi' }, 'token hvs.CAESIabcdefghijklmnop and my-keytab-secret');
+    h.log.info(
+      { output: 'Authorization: Bearer abc.def-ghi' },
+      'token hvs.CAESIabcdefghijklmnop and my-keytab-secret',
+    );
     await h.close();
     expect(closed).toBe(true);
     expect(got).toHaveLength(1);
-    const all = [...stderr, readFileSync(logFile, 'utf8'), readFileSync(path.join(dir, 'r.debug.log'), 'utf8'), ...got].join('');
+    const all = [
+      ...stderr,
+      readFileSync(logFile, 'utf8'),
+      readFileSync(path.join(dir, 'r.debug.log'), 'utf8'),
+      ...got,
+    ].join('');
     expect(all).not.toContain('CAESI');
     expect(all).not.toContain('my-keytab-secret');
     expect(all).not.toContain('abc.def-ghi');
     expect(all).not.toContain('c2lnbmF0dXJl');
-    expect(JSON.parse(got[0]!)).toMatchObject({ executable: 'token-push', msg: 'token hvs.[REDACTED] and [REDACTED]' });
+    expect(JSON.parse(got[0]!)).toMatchObject({
+      executable: 'token-push',
+      msg: 'token hvs.[REDACTED] and [REDACTED]',
+    });
     expect(existsSync(logFile)).toBe(true);
   });
 });
