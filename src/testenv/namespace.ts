@@ -45,7 +45,7 @@ export async function createPrivateTmpNamespace(
   }
   // The holder exec'd sleep: re-identify to record the start time it keeps.
   const holder = identify(id.pid);
-  const enter = (argv: readonly string[]): string[] => ['nsenter', `--target=${holder.pid}`, '--mount', '--', ...argv];
+  const enter = (argv: readonly string[]): string[] => ['/usr/bin/nsenter', `--target=${holder.pid}`, '--mount', '--', ...argv];
   await runTool(enter(['mount', '--bind', tmpDir, '/tmp']));
   return {
     holder,

@@ -311,7 +311,7 @@ function runInNamespace(
 }
 
 function asRunUser(ns: PrivateTmpNamespace, user: UnixUser, argv: readonly string[]): string[] {
-  return ns.enter(['setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '--', ...argv]);
+  return ns.enter(['/usr/bin/setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '--', ...argv]);
 }
 
 async function startReceivers(
