@@ -313,7 +313,10 @@ class PipelineRun {
           for (const line of r.ok ? [] : r.log) s.log.warn(line);
         },
       });
-      if (!result.ok) input.notifications.send(setupError(s.name.configName, result.message));
+      if (!result.ok) {
+        s.log.error(result.message);
+        input.notifications.send(setupError(s.name.configName, result.message));
+      }
       return result.ok;
     });
     return services.filter((s) => s.getter.kind !== 'storeAndGetToken' || ok.includes(s));
