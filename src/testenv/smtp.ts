@@ -61,7 +61,9 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
   let authAttempts = 0;
 
   const server = new SMTPServer({
-    ...(options.tls ? { key: options.tls.key, cert: options.tls.cert } : { disabledCommands: ['STARTTLS'] }),
+    ...(options.tls
+      ? { key: options.tls.key, cert: options.tls.cert }
+      : { disabledCommands: ['STARTTLS'] }),
     secure: false,
     authOptional: true,
     allowInsecureAuth: true,
@@ -79,7 +81,8 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
         .then((parsed) => {
           const headers = new Map<string, string>();
           for (const line of parsed.headerLines) headers.set(line.key.toLowerCase(), line.line);
-          const envelopeFrom = session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address;
+          const envelopeFrom =
+            session.envelope.mailFrom === false ? '' : session.envelope.mailFrom.address;
           messages.push({
             from: addressesOf(parsed.from)[0] ?? '',
             to: addressesOf(parsed.to),
@@ -121,7 +124,11 @@ export async function startSmtpServer(options: SmtpServerOptions = {}): Promise<
         };
         const timer = setTimeout(() => {
           cleanup();
-          reject(new Error(`expected ${count} message(s) within ${timeoutMs} ms, got ${messages.length}`));
+          reject(
+            new Error(
+              `expected ${count} message(s) within ${timeoutMs} ms, got ${messages.length}`,
+            ),
+          );
         }, timeoutMs);
         const cleanup = (): void => {
           clearTimeout(timer);
@@ -146,7 +153,9 @@ if (process.argv[1] && import.meta.url === pathToFileURL(process.argv[1]).href) 
   for (;;) {
     const all = await handle.waitFor(printed + 1, 2_147_483_647);
     for (const mail of all.slice(printed)) {
-      process.stdout.write(`${JSON.stringify({ ...mail, headers: Object.fromEntries(mail.headers) })}\n`);
+      process.stdout.write(
+        `${JSON.stringify({ ...mail, headers: Object.fromEntries(mail.headers) })}\n`,
+      );
     }
     printed = all.length;
   }

@@ -16,7 +16,9 @@ export interface ErrorCountStore {
   /** Throws NoRowsError when the service has no row. */
   getSetupErrorsInfoByService(service: string): { readonly count: number };
   /** Throws NoRowsError when the service has no rows. */
-  getPushErrorsInfoByService(service: string): readonly { readonly node: string; readonly count: number }[];
+  getPushErrorsInfoByService(
+    service: string,
+  ): readonly { readonly node: string; readonly count: number }[];
   /** One transaction. */
   updateSetupErrorsTable(items: readonly { service: string; count: number }[]): void;
   /** One transaction for all items. */
@@ -44,22 +46,32 @@ export class ServiceErrorCounts {
    * Loads the stored counts; undefined means counting is off for this service (no store, or a
    * read failed) and every notification passes.
    */
-  static load(store: ErrorCountStore | undefined, service: string, log: NotificationLog): ServiceErrorCounts | undefined {
+  static load(
+    store: ErrorCountStore | undefined,
+    service: string,
+    log: NotificationLog,
+  ): ServiceErrorCounts | undefined {
     if (!store) return undefined;
     try {
       const setup = readOrDefault(() => store.getSetupErrorsInfoByService(service).count, 0);
       const pushRows = readOrDefault(() => store.getPushErrorsInfoByService(service), []);
-      const push = new Map<string, Counter>(pushRows.map((row) => [row.node, { value: row.count, changed: false }]));
+      const push = new Map<string, Counter>(
+        pushRows.map((row) => [row.node, { value: row.count, changed: false }]),
+      );
       return new ServiceErrorCounts(service, { value: setup, changed: false }, push);
     } catch (err) {
-      log.error({ service, error: errorText(err) }, 'Error setting error counts.  Will not track errors.');
+      log.error(
+        { service, error: errorText(err) },
+        'Error setting error counts.  Will not track errors.',
+      );
       return undefined;
     }
   }
 
   /** Advances the matching counter; true when the notification should be sent now. */
   admit(notification: Notification, threshold: number, metrics: NotificationMetrics): boolean {
-    const counter = notification.kind === 'setup' ? this.setup : this.pushCounter(notification.node);
+    const counter =
+      notification.kind === 'setup' ? this.setup : this.pushCounter(notification.node);
     const reached = counter.value + 1 >= threshold;
     counter.value = reached ? 0 : counter.value + 1;
     counter.changed = true;
@@ -84,10 +96,14 @@ export class ServiceErrorCounts {
   save(store: ErrorCountStore, log: NotificationLog): void {
     const setupValue = valueToStore(this.setup);
     if (setupValue !== undefined) {
-      this.write(log, 'setup', () => store.updateSetupErrorsTable([{ service: this.service, count: setupValue }]));
+      this.write(log, 'setup', () =>
+        store.updateSetupErrorsTable([{ service: this.service, count: setupValue }]),
+      );
     }
     const pushItems: { service: string; node: string; count: number }[] = [];
-    for (const [node, counter] of [...this.push.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    for (const [node, counter] of [...this.push.entries()].sort(([a], [b]) =>
+      a < b ? -1 : a > b ? 1 : 0,
+    )) {
       const value = valueToStore(counter);
       if (value !== undefined) pushItems.push({ service: this.service, node, count: value });
     }

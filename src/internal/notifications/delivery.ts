@@ -47,8 +47,10 @@ export function deliverAdmin(
   errors: AdminErrors,
   options: { subject: string; operation: string; testMode: boolean },
 ): Promise<AdminDelivery> {
-  return ctx.tracing.withSpan('notifications.SendAdminNotifications', { operation: options.operation }, () =>
-    deliverAdminInSpan(ctx, targets, errors, options),
+  return ctx.tracing.withSpan(
+    'notifications.SendAdminNotifications',
+    { operation: options.operation },
+    () => deliverAdminInSpan(ctx, targets, errors, options),
   );
 }
 
@@ -65,10 +67,20 @@ async function deliverAdminInSpan(
   }
   const timestamp = formatRfc822(ctx.now(), ctx.timeZone);
   const [email, slack] = await Promise.all([
-    sendAdminEmail(ctx, targets.emails, options.subject, renderAdminEmailBody(errors, timestamp, options.operation)),
-    sendAdminSlack(ctx, targets.slackUrl, renderAdminSlackText(errors, timestamp, options.operation)),
+    sendAdminEmail(
+      ctx,
+      targets.emails,
+      options.subject,
+      renderAdminEmailBody(errors, timestamp, options.operation),
+    ),
+    sendAdminSlack(
+      ctx,
+      targets.slackUrl,
+      renderAdminSlackText(errors, timestamp, options.operation),
+    ),
   ]);
-  if (email === 'failed' || slack === 'failed') ctx.log.error({}, 'Error sending admin notifications');
+  if (email === 'failed' || slack === 'failed')
+    ctx.log.error({}, 'Error sending admin notifications');
   return { email, slack };
 }
 
@@ -85,7 +97,12 @@ async function sendTestSuccess(ctx: DeliveryContext, slackUrl: string): Promise<
   return 'failed';
 }
 
-async function sendAdminEmail(ctx: DeliveryContext, to: readonly string[], subject: string, text: string): Promise<DeliveryResult> {
+async function sendAdminEmail(
+  ctx: DeliveryContext,
+  to: readonly string[],
+  subject: string,
+  text: string,
+): Promise<DeliveryResult> {
   if (to.length === 0) {
     ctx.log.warn({}, 'No admin email addresses configured; admin email not sent');
     return 'skipped';
@@ -101,7 +118,11 @@ async function sendAdminEmail(ctx: DeliveryContext, to: readonly string[], subje
   return 'sent';
 }
 
-async function sendAdminSlack(ctx: DeliveryContext, url: string, text: string): Promise<DeliveryResult> {
+async function sendAdminSlack(
+  ctx: DeliveryContext,
+  url: string,
+  text: string,
+): Promise<DeliveryResult> {
   if (url === '') {
     ctx.log.debug({}, 'No Slack URL configured; admin Slack message not sent');
     return 'skipped';
@@ -172,7 +193,10 @@ async function sendStakeholderEmail(
   return 'sent';
 }
 
-function trySendEmail(ctx: DeliveryContext, email: { to: readonly string[]; subject: string; text: string }): Promise<boolean> {
+function trySendEmail(
+  ctx: DeliveryContext,
+  email: { to: readonly string[]; subject: string; text: string },
+): Promise<boolean> {
   const attrs = {
     from: ctx.email.from,
     to: [...email.to],
@@ -190,7 +214,11 @@ function trySendEmail(ctx: DeliveryContext, email: { to: readonly string[]; subj
       ctx.log.error(
         {
           recipient: email.to.join(', '),
-          email: { from: ctx.email.from, smtp: `${ctx.email.smtpHost}:${ctx.email.smtpPort}`, subject: email.subject },
+          email: {
+            from: ctx.email.from,
+            smtp: `${ctx.email.smtpHost}:${ctx.email.smtpPort}`,
+            subject: email.subject,
+          },
         },
         `Error sending email: ${reason}`,
       );

@@ -26,7 +26,11 @@ export interface OutgoingEmail {
 const CONNECT_TIMEOUT_MS = 10_000;
 
 /** Resolves when the server accepted the message; rejects on any failure or when `signal` aborts. */
-export async function sendEmail(settings: EmailSettings, email: OutgoingEmail, signal: AbortSignal): Promise<void> {
+export async function sendEmail(
+  settings: EmailSettings,
+  email: OutgoingEmail,
+  signal: AbortSignal,
+): Promise<void> {
   signal.throwIfAborted();
   const recipients = [...new Set(email.to)];
   if (recipients.length === 0) throw new Error('no recipients');

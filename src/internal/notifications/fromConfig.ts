@@ -10,5 +10,9 @@ export function adminTargetsFromConfig(global: GlobalSettings, testMode: boolean
 }
 
 export function emailSettingsFromConfig(global: GlobalSettings): EmailSettings {
-  return { from: global.email.from, smtpHost: global.email.smtpHost, smtpPort: global.email.smtpPort };
+  return {
+    from: global.email.from,
+    smtpHost: global.email.smtpHost,
+    smtpPort: global.email.smtpPort,
+  };
 }

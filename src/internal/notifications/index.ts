@@ -64,7 +64,13 @@ export {
   type TokenPushNotificationOptions,
 } from './tokenPush.js';
 export { createRefreshNotifications, type RefreshNotificationOptions } from './refresh.js';
-export { resolveTokenPushGating, resolveRefreshGating, type DisabledBy, type Gating, type GatingInput } from './gating.js';
+export {
+  resolveTokenPushGating,
+  resolveRefreshGating,
+  type DisabledBy,
+  type Gating,
+  type GatingInput,
+} from './gating.js';
 export { adminTargetsFromConfig, emailSettingsFromConfig } from './fromConfig.js';
 export { redactWebhookUrl } from './slack.js';
 export { formatRfc822 } from './timestamp.js';

@@ -36,7 +36,11 @@ function sortedServices(errors: AdminErrors): [string, AdminServiceErrors][] {
 }
 
 /** The admin email ("full" form): one section per service in ascending name order. */
-export function renderAdminEmailBody(errors: AdminErrors, timestamp: string, operation: string): string {
+export function renderAdminEmailBody(
+  errors: AdminErrors,
+  timestamp: string,
+  operation: string,
+): string {
   let body = adminHeader(timestamp, operation);
   for (const [service, data] of sortedServices(errors)) {
     body += `\n${service}\n`;
@@ -54,7 +58,11 @@ export function renderAdminEmailBody(errors: AdminErrors, timestamp: string, ope
 }
 
 /** The admin Slack text ("abridged" form): flat bullet lists. */
-export function renderAdminSlackText(errors: AdminErrors, timestamp: string, operation: string): string {
+export function renderAdminSlackText(
+  errors: AdminErrors,
+  timestamp: string,
+  operation: string,
+): string {
   const setupItems: string[] = [];
   const pushItems: string[] = [];
   for (const [service, data] of sortedServices(errors)) {
@@ -78,7 +86,10 @@ export function renderAdminSlackText(errors: AdminErrors, timestamp: string, ope
 }
 
 /** The stakeholder email; only sent when the table has rows. */
-export function renderStakeholderBody(pushErrors: ReadonlyMap<string, string>, timestamp: string): string {
+export function renderStakeholderBody(
+  pushErrors: ReadonlyMap<string, string>,
+  timestamp: string,
+): string {
   return (
     "In the most recent push of your experiment's managed vault tokens to the destination nodes, " +
     `dated ${timestamp}, there were some errors.  Please review them below and take any action if necessary.\n\n` +

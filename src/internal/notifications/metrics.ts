@@ -17,7 +17,11 @@ export interface NotificationMetrics {
    * One admin email or Slack attempt: admin_error_email_last_sent_timestamp{notification_type,success}
    * set to now; on success also admin_error_email_send_duration_seconds{notification_type} = duration.
    */
-  adminNotificationAttempt(type: 'email' | 'slack_message', success: boolean, durationSeconds: number): void;
+  adminNotificationAttempt(
+    type: 'email' | 'slack_message',
+    success: boolean,
+    durationSeconds: number,
+  ): void;
 }
 
 const noop = (): void => undefined;

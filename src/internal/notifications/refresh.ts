@@ -34,7 +34,10 @@ export function createRefreshNotifications(options: RefreshNotificationOptions):
     sink: {
       send(notification) {
         if (finished) {
-          options.log.debug({ service: notification.service }, 'Notification arrived after delivery started; dropped');
+          options.log.debug(
+            { service: notification.service },
+            'Notification arrived after delivery started; dropped',
+          );
           return;
         }
         aggregate.add(notification);

@@ -6,7 +6,12 @@
  * `{"text": ...}` (FIX Q9: the original did not escape newlines). The webhook URL is a secret:
  * only its scheme and host are ever logged.
  */
-import { IncomingWebhook, IncomingWebhookHTTPError, IncomingWebhookRequestError, type FetchFunction } from '@slack/webhook';
+import {
+  IncomingWebhook,
+  IncomingWebhookHTTPError,
+  IncomingWebhookRequestError,
+  type FetchFunction,
+} from '@slack/webhook';
 
 export const SLACK_TIMEOUT_MS = 30_000;
 
@@ -32,7 +37,12 @@ export function redactWebhookUrl(url: string): string {
   }
 }
 
-export async function sendSlackMessage(url: string, text: string, signal: AbortSignal, timeoutMs = SLACK_TIMEOUT_MS): Promise<void> {
+export async function sendSlackMessage(
+  url: string,
+  text: string,
+  signal: AbortSignal,
+  timeoutMs = SLACK_TIMEOUT_MS,
+): Promise<void> {
   signal.throwIfAborted();
   let lastHeaders: Record<string, string> | undefined;
   const fetchWithin: FetchFunction = async (input, init) => {
@@ -52,15 +62,27 @@ export async function sendSlackMessage(url: string, text: string, signal: AbortS
       text: () => response.text(),
     };
   };
-  const webhook = new IncomingWebhook(url, { timeout: timeoutMs, fetch: fetchWithin, retryConfig: { retries: 0 } });
+  const webhook = new IncomingWebhook(url, {
+    timeout: timeoutMs,
+    fetch: fetchWithin,
+    retryConfig: { retries: 0 },
+  });
   try {
     await webhook.send({ text });
   } catch (err) {
     if (err instanceof IncomingWebhookHTTPError) {
-      throw new SlackSendError('could not send slack message', err.statusCode, lastHeaders, err.body);
+      throw new SlackSendError(
+        'could not send slack message',
+        err.statusCode,
+        lastHeaders,
+        err.body,
+      );
     }
     const cause = err instanceof IncomingWebhookRequestError ? err.original : err;
-    if (signal.aborted) throw new SlackSendError('could not send slack message: notification delivery deadline exceeded');
+    if (signal.aborted)
+      throw new SlackSendError(
+        'could not send slack message: notification delivery deadline exceeded',
+      );
     const detail = describeTransportError(cause).replaceAll(url, redactWebhookUrl(url));
     throw new SlackSendError(`could not send slack message: ${detail}`);
   }
@@ -70,7 +92,10 @@ export async function sendSlackMessage(url: string, text: string, signal: AbortS
 function describeTransportError(err: unknown): string {
   if (!(err instanceof Error)) return String(err);
   const cause = (err as { cause?: unknown }).cause;
-  const code = cause && typeof cause === 'object' && 'code' in cause ? String((cause as { code: unknown }).code) : '';
+  const code =
+    cause && typeof cause === 'object' && 'code' in cause
+      ? String((cause as { code: unknown }).code)
+      : '';
   if (err.name === 'TimeoutError' || err.name === 'AbortError') return 'timeout';
   return code !== '' ? `${err.message} (${code})` : err.message;
 }

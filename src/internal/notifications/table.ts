@@ -34,7 +34,10 @@ interface Cell {
   readonly width: number;
 }
 
-export function renderTable(header: readonly string[], rows: readonly (readonly string[])[]): string {
+export function renderTable(
+  header: readonly string[],
+  rows: readonly (readonly string[])[],
+): string {
   const headerCells = header.map(layoutCell);
   const bodyCells = rows.map((row) => row.map(layoutCell));
   const widths = header.map((_, column) =>

@@ -11,13 +11,19 @@ export function formatRfc822(date: Date, timeZone?: string): string {
   const parts = partsOf(date, timeZone, 'short');
   const offsetMinutes = offsetMinutesAt(date, timeZone);
   const zone =
-    tzdataAbbreviation(offsetMinutes, timeZone) ?? alphabeticAbbreviation(parts.timeZoneName) ?? numericOffset(offsetMinutes);
+    tzdataAbbreviation(offsetMinutes, timeZone) ??
+    alphabeticAbbreviation(parts.timeZoneName) ??
+    numericOffset(offsetMinutes);
   return `${parts.day} ${parts.month} ${parts.year} ${parts.hour}:${parts.minute} ${zone}`;
 }
 
 type Parts = Record<'day' | 'month' | 'year' | 'hour' | 'minute' | 'timeZoneName', string>;
 
-function partsOf(date: Date, timeZone: string | undefined, timeZoneName: 'short' | 'longOffset'): Parts {
+function partsOf(
+  date: Date,
+  timeZone: string | undefined,
+  timeZoneName: 'short' | 'longOffset',
+): Parts {
   const format = new Intl.DateTimeFormat('en-US', {
     timeZone,
     day: '2-digit',
@@ -57,9 +63,13 @@ function numericOffset(offsetMinutes: number): string {
 const abbreviationsByZoneFile = new Map<string, ReadonlyMap<number, string> | undefined>();
 
 /** The abbreviation the zone's TZif file uses for this UTC offset (the most recent one wins). */
-function tzdataAbbreviation(offsetMinutes: number, timeZone: string | undefined): string | undefined {
+function tzdataAbbreviation(
+  offsetMinutes: number,
+  timeZone: string | undefined,
+): string | undefined {
   const file = zoneFile(timeZone);
-  if (!abbreviationsByZoneFile.has(file)) abbreviationsByZoneFile.set(file, readAbbreviations(file));
+  if (!abbreviationsByZoneFile.has(file))
+    abbreviationsByZoneFile.set(file, readAbbreviations(file));
   return abbreviationsByZoneFile.get(file)?.get(offsetMinutes * 60);
 }
 
@@ -91,9 +101,11 @@ function readAbbreviations(file: string): ReadonlyMap<number, string> | undefine
   let timeSize = 4;
   if (data[4] !== 0) {
     // Version 2+: skip the 32-bit block and use the 64-bit one.
-    start = 44 + v1.timecnt * 5 + v1.typecnt * 6 + v1.charcnt + v1.leapcnt * 8 + v1.isstdcnt + v1.isutcnt;
+    start =
+      44 + v1.timecnt * 5 + v1.typecnt * 6 + v1.charcnt + v1.leapcnt * 8 + v1.isstdcnt + v1.isutcnt;
     timeSize = 8;
-    if (data.length < start + 44 || data.toString('latin1', start, start + 4) !== 'TZif') return undefined;
+    if (data.length < start + 44 || data.toString('latin1', start, start + 4) !== 'TZif')
+      return undefined;
   }
   const h = header(start);
   const indicesAt = start + 44 + h.timecnt * timeSize;

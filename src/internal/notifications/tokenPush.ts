@@ -14,7 +14,13 @@
  */
 import { AdminAggregate } from './aggregate.js';
 import { ServiceErrorCounts, type ErrorCountStore } from './counts.js';
-import { deliverAdmin, deliverStakeholderEmail, type AdminTargets, type DeliveryContext, type DeliveryResult } from './delivery.js';
+import {
+  deliverAdmin,
+  deliverStakeholderEmail,
+  type AdminTargets,
+  type DeliveryContext,
+  type DeliveryResult,
+} from './delivery.js';
 import type { EmailSettings } from './email.js';
 import { errorText, type NotificationLog } from './log.js';
 import { adminSubject, stakeholderSubject } from './messages.js';
@@ -81,7 +87,11 @@ export interface RunNotifications {
   finish(): Promise<NotificationReport>;
 }
 
-const NOTHING_SENT: NotificationReport = { adminEmail: 'skipped', adminSlack: 'skipped', serviceEmails: {} };
+const NOTHING_SENT: NotificationReport = {
+  adminEmail: 'skipped',
+  adminSlack: 'skipped',
+  serviceEmails: {},
+};
 
 interface ServiceChannel {
   readonly target: ServiceNotificationTarget;
@@ -92,7 +102,9 @@ interface ServiceChannel {
   readonly subject: string;
 }
 
-export function createTokenPushNotifications(options: TokenPushNotificationOptions): RunNotifications {
+export function createTokenPushNotifications(
+  options: TokenPushNotificationOptions,
+): RunNotifications {
   const { log } = options;
   if (options.admin === 'blocked') {
     log.debug({}, 'All notifications are disabled for this run');
@@ -124,7 +136,8 @@ export function createTokenPushNotifications(options: TokenPushNotificationOptio
     });
   }
   const blocked = options.services.filter((s) => s.blocked).map((s) => s.configName);
-  if (blocked.length > 0) log.debug({ services: blocked.join(', ') }, 'Notifications disabled for services');
+  if (blocked.length > 0)
+    log.debug({ services: blocked.join(', ') }, 'Notifications disabled for services');
 
   let finished: Promise<NotificationReport> | undefined;
 
@@ -139,36 +152,56 @@ export function createTokenPushNotifications(options: TokenPushNotificationOptio
       return;
     }
     if (channel === 'discard') return;
-    const passes = channel.counts ? channel.counts.admit(notification, options.errorCountToSendMessage, metrics) : true;
+    const passes = channel.counts
+      ? channel.counts.admit(notification, options.errorCountToSendMessage, metrics)
+      : true;
     if (!passes) {
-      log.debug({ service: notification.service }, 'Error count less than error limit.  Not sending notification.');
+      log.debug(
+        { service: notification.service },
+        'Error count less than error limit.  Not sending notification.',
+      );
       return;
     }
-    if (notification.kind === 'push') channel.stakeholderTable.set(notification.node, notification.message);
+    if (notification.kind === 'push')
+      channel.stakeholderTable.set(notification.node, notification.message);
     aggregate.add(notification);
   };
 
   const sink: NotificationSink = {
     send(notification) {
       if (finished) {
-        log.debug({ service: notification.service }, 'Notification arrived after delivery started; dropped');
+        log.debug(
+          { service: notification.service },
+          'Notification arrived after delivery started; dropped',
+        );
         return;
       }
       try {
         route(notification);
       } catch (err) {
-        log.error({ service: notification.service, error: errorText(err) }, 'Could not route notification');
+        log.error(
+          { service: notification.service, error: errorText(err) },
+          'Could not route notification',
+        );
       }
     },
   };
 
   const deliver = async (ctx: DeliveryContext): Promise<NotificationReport> => {
-    const serviceChannels = [...channels.values()].filter((c): c is ServiceChannel => c !== 'discard');
+    const serviceChannels = [...channels.values()].filter(
+      (c): c is ServiceChannel => c !== 'discard',
+    );
     saveCounts(serviceChannels, options, log);
     const stakeholderTasks = serviceChannels
       .filter((c) => c.stakeholderTable.size > 0 && c.target.emails.length > 0)
       .map(async (c) => {
-        const result = await deliverStakeholderEmail(ctx, c.target.configName, c.target.emails, c.subject, c.stakeholderTable);
+        const result = await deliverStakeholderEmail(
+          ctx,
+          c.target.configName,
+          c.target.emails,
+          c.subject,
+          c.stakeholderTable,
+        );
         return [c.target.configName, result] as const;
       });
     const [adminResult, ...serviceResults] = await Promise.all([
@@ -179,7 +212,11 @@ export function createTokenPushNotifications(options: TokenPushNotificationOptio
       }),
       ...stakeholderTasks,
     ]);
-    return { adminEmail: adminResult.email, adminSlack: adminResult.slack, serviceEmails: Object.fromEntries(serviceResults) };
+    return {
+      adminEmail: adminResult.email,
+      adminSlack: adminResult.slack,
+      serviceEmails: Object.fromEntries(serviceResults),
+    };
   };
 
   return {
@@ -192,7 +229,11 @@ export function createTokenPushNotifications(options: TokenPushNotificationOptio
 }
 
 /** Counters are saved before any email is attempted (Q8 kept: a failed send is logged). */
-function saveCounts(channels: readonly ServiceChannel[], options: TokenPushNotificationOptions, log: NotificationLog): void {
+function saveCounts(
+  channels: readonly ServiceChannel[],
+  options: TokenPushNotificationOptions,
+  log: NotificationLog,
+): void {
   const { db } = options;
   if (!db) return;
   if (options.testMode) {

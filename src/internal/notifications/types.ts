@@ -5,7 +5,12 @@
  */
 export type Notification =
   | { readonly kind: 'setup'; readonly service: string; readonly message: string }
-  | { readonly kind: 'push'; readonly service: string; readonly node: string; readonly message: string };
+  | {
+      readonly kind: 'push';
+      readonly service: string;
+      readonly node: string;
+      readonly message: string;
+    };
 
 export interface NotificationSink {
   /** Never throws and never blocks; a notification for an unknown service is dropped. */

@@ -3,14 +3,21 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManagedTokensDb } from '../../../src/internal/db/index.js';
-import { ServiceErrorCounts, type ErrorCountStore } from '../../../src/internal/notifications/counts.js';
+import {
+  ServiceErrorCounts,
+  type ErrorCountStore,
+} from '../../../src/internal/notifications/counts.js';
 import { pushError, setupError } from '../../../src/internal/notifications/types.js';
 import { MemoryErrorCountStore, memoryLog, recordingMetrics } from './helpers.js';
 
 const SVC = 'dune_production';
 
 /** One run of a service manager: load, feed notifications, save. Returns which passed. */
-function run(store: ErrorCountStore, threshold: number, notifications: Parameters<ServiceErrorCounts['admit']>[0][]) {
+function run(
+  store: ErrorCountStore,
+  threshold: number,
+  notifications: Parameters<ServiceErrorCounts['admit']>[0][],
+) {
   const log = memoryLog();
   const metrics = recordingMetrics();
   const counts = ServiceErrorCounts.load(store, SVC, log);
@@ -20,7 +27,15 @@ function run(store: ErrorCountStore, threshold: number, notifications: Parameter
   return { passed, metrics, log };
 }
 
-function storeContracts(name: string, makeStore: () => { store: ErrorCountStore; setup(): number | undefined; push(node: string): number | undefined; close(): void }) {
+function storeContracts(
+  name: string,
+  makeStore: () => {
+    store: ErrorCountStore;
+    setup(): number | undefined;
+    push(node: string): number | undefined;
+    close(): void;
+  },
+) {
   describe(`threshold over consecutive runs (${name})`, () => {
     let world: ReturnType<typeof makeStore>;
     beforeEach(() => {
@@ -49,7 +64,13 @@ function storeContracts(name: string, makeStore: () => { store: ErrorCountStore;
     });
 
     it('push errors: the first error of a node counts like any other (FIX), per node', () => {
-      const fail = [pushError(SVC, 'node1', 'Error pushing vault tokens to destination node node1: exit status 12')];
+      const fail = [
+        pushError(
+          SVC,
+          'node1',
+          'Error pushing vault tokens to destination node node1: exit status 12',
+        ),
+      ];
       const first = run(world.store, 3, fail);
       expect(first.passed).toEqual([false]);
       expect(first.metrics.calls).toEqual([['pushErrorCount', SVC, 'node1', 1]]);
@@ -74,7 +95,11 @@ function storeContracts(name: string, makeStore: () => { store: ErrorCountStore;
     });
 
     it('several setup errors in one run each advance the counter', () => {
-      const result = run(world.store, 3, [setupError(SVC, 'a'), setupError(SVC, 'b'), setupError(SVC, 'c')]);
+      const result = run(world.store, 3, [
+        setupError(SVC, 'a'),
+        setupError(SVC, 'b'),
+        setupError(SVC, 'c'),
+      ]);
       expect(result.passed).toEqual([false, false, true]);
       expect(world.setup()).toBe(0);
     });
@@ -134,10 +159,21 @@ describe('loading and saving', () => {
 
   it('leaves other nodes untouched when their count is already 0 and resets only the non-zero ones', () => {
     const store = new MemoryErrorCountStore();
-    store.push.set(SVC, new Map([['a', 0], ['b', 2]]));
+    store.push.set(
+      SVC,
+      new Map([
+        ['a', 0],
+        ['b', 2],
+      ]),
+    );
     store.setup.set(SVC, 0);
     run(store, 3, []);
-    expect(store.push.get(SVC)).toEqual(new Map([['a', 0], ['b', 0]]));
+    expect(store.push.get(SVC)).toEqual(
+      new Map([
+        ['a', 0],
+        ['b', 0],
+      ]),
+    );
     expect(store.writes).toBe(1);
   });
 
@@ -147,6 +183,8 @@ describe('loading and saving', () => {
       throw new Error('database is locked');
     };
     const { log } = run(store, 3, [setupError(SVC, 'x')]);
-    expect(log.messages('error')).toEqual(['Error saving new error counts in database.  Please investigate']);
+    expect(log.messages('error')).toEqual([
+      'Error saving new error counts in database.  Please investigate',
+    ]);
   });
 });

@@ -34,7 +34,8 @@ const TS = '26 Nov 24 04:16 CST';
 const FROM = 'managed-tokens@example.org';
 const DUNE = 'dune_production';
 const MU2E = 'mu2e_production';
-const NODE1_ERROR = 'Error pushing vault tokens to destination node node1: rsync command failed: exit status 12';
+const NODE1_ERROR =
+  'Error pushing vault tokens to destination node node1: rsync command failed: exit status 12';
 
 let smtp: SmtpServerHandle;
 let slack: HttpReceiver;
@@ -52,7 +53,9 @@ afterEach(async () => {
   rmSync(dir, { recursive: true, force: true });
 });
 
-function services(overrides: Partial<Record<string, Partial<ServiceNotificationTarget>>> = {}): ServiceNotificationTarget[] {
+function services(
+  overrides: Partial<Record<string, Partial<ServiceNotificationTarget>>> = {},
+): ServiceNotificationTarget[] {
   return [
     { configName: DUNE, emails: ['d@x.org'], blocked: false, ...overrides[DUNE] },
     { configName: MU2E, emails: ['m@x.org'], blocked: false, ...overrides[MU2E] },
@@ -112,7 +115,10 @@ describe('nothing failed', () => {
   });
 
   it('test mode: exactly one Slack POST "Test run completed successfully" to the test URL, no email (check 2)', async () => {
-    const run = tokenPush({ testMode: true, admin: { emails: ['t@x.org'], slackUrl: slack.url + TEST_SLACK_PATH } });
+    const run = tokenPush({
+      testMode: true,
+      admin: { emails: ['t@x.org'], slackUrl: slack.url + TEST_SLACK_PATH },
+    });
     const report = await run.finish();
     expect(report.adminSlack).toBe('sent');
     expect(slack.requests).toHaveLength(1);
@@ -134,7 +140,11 @@ describe('threshold over consecutive runs with the real database', () => {
         return { report: await run.finish(), metrics: run.metrics };
       };
       const run1 = await failingRun();
-      expect(run1.report).toEqual({ adminEmail: 'skipped', adminSlack: 'skipped', serviceEmails: {} });
+      expect(run1.report).toEqual({
+        adminEmail: 'skipped',
+        adminSlack: 'skipped',
+        serviceEmails: {},
+      });
       expect(pushCount(db, DUNE, 'node1')).toBe(1);
       expect(run1.metrics.calls).toContainEqual(['pushErrorCount', DUNE, 'node1', 1]);
 
@@ -145,7 +155,11 @@ describe('threshold over consecutive runs with the real database', () => {
       expect(slack.requests).toHaveLength(0);
 
       const run3 = await failingRun();
-      expect(run3.report).toEqual({ adminEmail: 'sent', adminSlack: 'sent', serviceEmails: { [DUNE]: 'sent' } });
+      expect(run3.report).toEqual({
+        adminEmail: 'sent',
+        adminSlack: 'sent',
+        serviceEmails: { [DUNE]: 'sent' },
+      });
       expect(pushCount(db, DUNE, 'node1')).toBe(0);
       expect(run3.metrics.calls).toContainEqual(['pushErrorCount', DUNE, 'node1', 0]);
       const mails = await smtp.waitFor(2);
@@ -200,7 +214,9 @@ describe('threshold over consecutive runs with the real database', () => {
     const db = openDb();
     try {
       const run = tokenPush({ db, errorCountToSendMessage: 1 });
-      run.sink.send(pushError(DUNE, 'node2', 'Error pushing vault tokens to destination node node2: boom'));
+      run.sink.send(
+        pushError(DUNE, 'node2', 'Error pushing vault tokens to destination node node2: boom'),
+      );
       expect((await run.finish()).serviceEmails).toEqual({ [DUNE]: 'sent' });
       expect(pushCount(db, DUNE, 'node2')).toBe(0);
       await smtp.waitFor(2);
@@ -239,7 +255,13 @@ describe('message content', () => {
       db.updateSetupErrorsTable([{ service: DUNE, count: 2 }]);
       const run = tokenPush({ db });
       run.sink.send(setupError(DUNE, 'Could not ping the following nodes: node1'));
-      run.sink.send(pushError(DUNE, 'node1', 'Error pushing vault tokens to destination node node1: (timeout error)'));
+      run.sink.send(
+        pushError(
+          DUNE,
+          'node1',
+          'Error pushing vault tokens to destination node node1: (timeout error)',
+        ),
+      );
       run.sink.send(setupError(MU2E, 'Timeout error')); // first mu2e error: suppressed
       await run.finish();
       const mails = await smtp.waitFor(2);
@@ -258,8 +280,12 @@ describe('message content', () => {
       expect(lines[0]).toBe(
         `The following errors were reported by the Managed Tokens service at ${TS} while performing operation token-push:`,
       );
-      expect(admin.text).toContain('\ndune_production\nSetup errors:\n\nCould not ping the following nodes: node1\n');
-      expect(admin.text).toContain('Processing errors:\nThe following is a list of nodes on which all vault tokens were not refreshed');
+      expect(admin.text).toContain(
+        '\ndune_production\nSetup errors:\n\nCould not ping the following nodes: node1\n',
+      );
+      expect(admin.text).toContain(
+        'Processing errors:\nThe following is a list of nodes on which all vault tokens were not refreshed',
+      );
       expect(admin.text).not.toContain(MU2E);
 
       expect(stakeholder.subject).toBe(`Managed Tokens Push Errors for dune_production - ${TS}`);
@@ -276,7 +302,11 @@ describe('message content', () => {
       expect(stakeholder.text).toMatch(/\(timeout +\n +\| error\)|\(timeout error\)/);
       expect(stakeholder.text).not.toContain('Could not ping');
       expect(stakeholder.text).toContain(
-        renderPushTable(new Map([['node1', 'Error pushing vault tokens to destination node node1: (timeout error)']])),
+        renderPushTable(
+          new Map([
+            ['node1', 'Error pushing vault tokens to destination node node1: (timeout error)'],
+          ]),
+        ),
       );
 
       expect(slack.requests).toHaveLength(1);
@@ -285,8 +315,12 @@ describe('message content', () => {
       const payload = post.json<Record<string, unknown>>();
       expect(Object.keys(payload)).toEqual(['text']);
       const text = payload['text'] as string;
-      expect(text).toContain('\nSetup errors:\n\n    \u2022 dune_production: Could not ping the following nodes: node1\n');
-      expect(text).toContain('\nProcessing errors:\n\n    \u2022 dune_production@node1: Error pushing vault tokens to destination node node1: (timeout error)\n');
+      expect(text).toContain(
+        '\nSetup errors:\n\n    \u2022 dune_production: Could not ping the following nodes: node1\n',
+      );
+      expect(text).toContain(
+        '\nProcessing errors:\n\n    \u2022 dune_production@node1: Error pushing vault tokens to destination node node1: (timeout error)\n',
+      );
     } finally {
       db.close();
     }
@@ -297,7 +331,13 @@ describe('message content', () => {
       errorCountToSendMessage: 0,
       services: [{ configName: 'dune-2_production', emails: ['dune2@x.org'], blocked: false }],
     });
-    run.sink.send(pushError('dune-2_production', 'node2', 'Error pushing vault tokens to destination node node2: boom'));
+    run.sink.send(
+      pushError(
+        'dune-2_production',
+        'node2',
+        'Error pushing vault tokens to destination node node2: boom',
+      ),
+    );
     await run.finish();
     const mails = await smtp.waitFor(2);
     const stakeholder = mails.find((m) => m.to.includes('dune2@x.org'))!;
@@ -323,7 +363,8 @@ describe('from the configuration file', () => {
         extra,
       ].join('\n'),
     );
-    return loadAndValidate({ configFile: file, env: {}, cwd: dir, executable: 'token-push' }).global;
+    return loadAndValidate({ configFile: file, env: {}, cwd: dir, executable: 'token-push' })
+      .global;
   }
 
   it('admin email unset: goes to fife-group@fnal.gov from email.from (checks 11, 12)', async () => {
@@ -360,9 +401,14 @@ describe('from the configuration file', () => {
 
 describe('routing and disabling', () => {
   it('a service without emails still reaches the admins (FIX Q5, check 25)', async () => {
-    const run = tokenPush({ errorCountToSendMessage: 0, services: services({ [MU2E]: { emails: [] } }) });
+    const run = tokenPush({
+      errorCountToSendMessage: 0,
+      services: services({ [MU2E]: { emails: [] } }),
+    });
     expect(run.log.messages('warn').some((m) => m.startsWith('No emails found'))).toBe(true);
-    run.sink.send(pushError(MU2E, 'node2', 'Error pushing vault tokens to destination node node2: boom'));
+    run.sink.send(
+      pushError(MU2E, 'node2', 'Error pushing vault tokens to destination node node2: boom'),
+    );
     const report = await run.finish();
     expect(report.serviceEmails).toEqual({});
     const [admin] = await smtp.waitFor(1);
@@ -419,7 +465,10 @@ describe('routing and disabling', () => {
       const run = tokenPush({
         db,
         errorCountToSendMessage: 0,
-        services: services({ [MU2E]: { blocked: gating.blockedServices.has(MU2E) }, [DUNE]: { blocked: gating.blockedServices.has(DUNE) } }),
+        services: services({
+          [MU2E]: { blocked: gating.blockedServices.has(MU2E) },
+          [DUNE]: { blocked: gating.blockedServices.has(DUNE) },
+        }),
       });
       run.sink.send(pushError(DUNE, 'node1', 'dune failed'));
       run.sink.send(pushError(MU2E, 'node2', 'mu2e failed'));
@@ -445,9 +494,13 @@ describe('routing and disabling', () => {
     run.sink.send(setupError('unknown_service', 'dropped'));
     await run.finish();
     const [admin] = await smtp.waitFor(1);
-    expect(admin!.text).toContain('\ntoken-push\nSetup errors:\n\nCould not open or create ManagedTokensDatabase\n');
+    expect(admin!.text).toContain(
+      '\ntoken-push\nSetup errors:\n\nCould not open or create ManagedTokensDatabase\n',
+    );
     expect(admin!.text).not.toContain('dropped');
-    expect(slackTexts()[0]).toContain('    \u2022 token-push: Could not open or create ManagedTokensDatabase');
+    expect(slackTexts()[0]).toContain(
+      '    \u2022 token-push: Could not open or create ManagedTokensDatabase',
+    );
   });
 
   it('without a database every service notification passes (counting off)', async () => {
@@ -466,7 +519,9 @@ describe('routing and disabling', () => {
       updatePushErrorsTable: () => undefined,
     };
     const run = tokenPush({ db: failing });
-    expect(run.log.messages('error')).toContain('Error setting error counts.  Will not track errors.');
+    expect(run.log.messages('error')).toContain(
+      'Error setting error counts.  Will not track errors.',
+    );
     run.sink.send(setupError(DUNE, 'kerberos'));
     expect((await run.finish()).adminEmail).toBe('sent');
   });
@@ -485,8 +540,14 @@ describe('refresh-uids-from-ferry', () => {
         now: () => NOW,
         timeZone: 'America/Chicago',
       });
-      run.sink.send(setupError('refresh-uids-from-ferry', 'Could not get FERRY UID data for user alice'));
-      expect(await run.finish()).toEqual({ adminEmail: 'sent', adminSlack: 'sent', serviceEmails: {} });
+      run.sink.send(
+        setupError('refresh-uids-from-ferry', 'Could not get FERRY UID data for user alice'),
+      );
+      expect(await run.finish()).toEqual({
+        adminEmail: 'sent',
+        adminSlack: 'sent',
+        serviceEmails: {},
+      });
     }
     const mails = await smtp.waitFor(2);
     for (const mail of mails) {
@@ -495,7 +556,9 @@ describe('refresh-uids-from-ferry', () => {
     }
     expect(slackTexts()).toHaveLength(2);
     for (const text of slackTexts()) {
-      expect(text).toContain('    \u2022 refresh-uids-from-ferry: Could not get FERRY UID data for user alice');
+      expect(text).toContain(
+        '    \u2022 refresh-uids-from-ferry: Could not get FERRY UID data for user alice',
+      );
     }
   });
 
@@ -543,8 +606,18 @@ describe('failures', () => {
       expect.arrayContaining(['Failed to send slack message', 'Error sending admin notifications']),
     );
     expect(allLogText(run.log)).not.toContain('very-secret-token');
-    expect(run.metrics.calls).toContainEqual(['adminNotificationAttempt', 'slack_message', false, expect.any(Number)]);
-    expect(run.metrics.calls).toContainEqual(['adminNotificationAttempt', 'email', true, expect.any(Number)]);
+    expect(run.metrics.calls).toContainEqual([
+      'adminNotificationAttempt',
+      'slack_message',
+      false,
+      expect.any(Number),
+    ]);
+    expect(run.metrics.calls).toContainEqual([
+      'adminNotificationAttempt',
+      'email',
+      true,
+      expect.any(Number),
+    ]);
     await smtp.waitFor(1);
   });
 
@@ -555,12 +628,22 @@ describe('failures', () => {
     run.sink.send(pushError(DUNE, 'node1', 'boom'));
     await run.finish();
     const byName = (name: string) => tracing.spans.filter((s) => s.name === name);
-    expect(byName('notifications.SendAdminNotifications')).toEqual([{ name: 'notifications.SendAdminNotifications', attributes: { operation: 'token-push' } }]);
-    expect(byName('notifications.sendServiceEmailIfErrors')[0]?.attributes).toEqual({ service: DUNE });
+    expect(byName('notifications.SendAdminNotifications')).toEqual([
+      { name: 'notifications.SendAdminNotifications', attributes: { operation: 'token-push' } },
+    ]);
+    expect(byName('notifications.sendServiceEmailIfErrors')[0]?.attributes).toEqual({
+      service: DUNE,
+    });
     const emails = byName('notifications.email.sendMessage');
     expect(emails).toHaveLength(2);
-    expect(emails.map((s) => s.attributes['to'])).toEqual(expect.arrayContaining([['d@x.org'], ['admin1@x.org', 'admin2@x.org']]));
-    expect(emails[0]?.attributes).toMatchObject({ from: FROM, smtpHost: smtp.host, smtpPort: smtp.port });
+    expect(emails.map((s) => s.attributes['to'])).toEqual(
+      expect.arrayContaining([['d@x.org'], ['admin1@x.org', 'admin2@x.org']]),
+    );
+    expect(emails[0]?.attributes).toMatchObject({
+      from: FROM,
+      smtpHost: smtp.host,
+      smtpPort: smtp.port,
+    });
     const slackSpan = byName('notifications.slackMessage.sendMessage')[0]!;
     expect(slackSpan.attributes).toEqual({ url: slack.url, 'response status': 500 });
     expect(slackSpan.error).toBe('could not send slack message');
@@ -577,43 +660,76 @@ describe('failures', () => {
   it('SMTP server drops the connection: one attempt per email, logged, run unaffected (check 18)', async () => {
     const dropped = await startDroppingServer();
     try {
-      const run = tokenPush({ errorCountToSendMessage: 0, email: { from: FROM, smtpHost: '127.0.0.1', smtpPort: dropped.port } });
+      const run = tokenPush({
+        errorCountToSendMessage: 0,
+        email: { from: FROM, smtpHost: '127.0.0.1', smtpPort: dropped.port },
+      });
       run.sink.send(setupError(DUNE, 'boom'));
       run.sink.send(pushError(DUNE, 'node1', 'push boom'));
       const report = await run.finish();
-      expect(report).toEqual({ adminEmail: 'failed', adminSlack: 'sent', serviceEmails: { [DUNE]: 'failed' } });
+      expect(report).toEqual({
+        adminEmail: 'failed',
+        adminSlack: 'sent',
+        serviceEmails: { [DUNE]: 'failed' },
+      });
       expect(dropped.connections()).toBe(2);
       const errors = run.log.entries.filter((e) => e.level === 'error');
       expect(errors.filter((e) => e.msg.startsWith('Error sending email'))).toHaveLength(2);
-      expect(errors.find((e) => e.msg.startsWith('Error sending email') && e.fields['recipient'] === 'd@x.org')).toBeDefined();
+      expect(
+        errors.find(
+          (e) => e.msg.startsWith('Error sending email') && e.fields['recipient'] === 'd@x.org',
+        ),
+      ).toBeDefined();
       expect(run.log.messages('error')).toEqual(
-        expect.arrayContaining(['Failed to send admin email', 'Error sending admin notifications', 'Error sending service email']),
+        expect.arrayContaining([
+          'Failed to send admin email',
+          'Error sending admin notifications',
+          'Error sending service email',
+        ]),
       );
-      expect(run.metrics.calls).toContainEqual(['serviceEmailAttempt', DUNE, false, expect.any(Number)]);
+      expect(run.metrics.calls).toContainEqual([
+        'serviceEmailAttempt',
+        DUNE,
+        false,
+        expect.any(Number),
+      ]);
     } finally {
       await dropped.stop();
     }
   });
 
   it('without email.from nothing is sent and the failure is logged', async () => {
-    const run = tokenPush({ errorCountToSendMessage: 0, email: { from: '', smtpHost: smtp.host, smtpPort: smtp.port } });
+    const run = tokenPush({
+      errorCountToSendMessage: 0,
+      email: { from: '', smtpHost: smtp.host, smtpPort: smtp.port },
+    });
     run.sink.send(setupError(DUNE, 'boom'));
     expect((await run.finish()).adminEmail).toBe('failed');
-    expect(run.log.messages('error')).toContain('Error sending email: no sender address (email.from is not set)');
+    expect(run.log.messages('error')).toContain(
+      'Error sending email: no sender address (email.from is not set)',
+    );
     expect(smtp.messages).toHaveLength(0);
   });
 
   it('email.smtpPort unset (0): the send fails instead of falling back to a default port', async () => {
-    const run = tokenPush({ errorCountToSendMessage: 0, email: { from: FROM, smtpHost: smtp.host, smtpPort: 0 } });
+    const run = tokenPush({
+      errorCountToSendMessage: 0,
+      email: { from: FROM, smtpHost: smtp.host, smtpPort: 0 },
+    });
     run.sink.send(setupError(DUNE, 'boom'));
     expect((await run.finish()).adminEmail).toBe('failed');
-    expect(run.log.messages('error')).toContain('Error sending email: invalid SMTP port 0 (email.smtpPort)');
+    expect(run.log.messages('error')).toContain(
+      'Error sending email: invalid SMTP port 0 (email.smtpPort)',
+    );
   });
 
   it('SMTP server down and Slack answering 500: delivery finishes and logs both failures', async () => {
     const closedPort = await freePort();
     slack.setRoute(SLACK_PATH, { status: 500 });
-    const run = tokenPush({ errorCountToSendMessage: 0, email: { from: FROM, smtpHost: '127.0.0.1', smtpPort: closedPort } });
+    const run = tokenPush({
+      errorCountToSendMessage: 0,
+      email: { from: FROM, smtpHost: '127.0.0.1', smtpPort: closedPort },
+    });
     run.sink.send(setupError(DUNE, 'boom'));
     const report = await run.finish();
     expect(report).toMatchObject({ adminEmail: 'failed', adminSlack: 'failed' });
@@ -640,9 +756,17 @@ describe('failures', () => {
       run.sink.send(setupError(DUNE, 'boom'));
       run.sink.send(pushError(DUNE, 'node1', 'push boom'));
       const report = await run.finish();
-      expect(report).toEqual({ adminEmail: 'failed', adminSlack: 'failed', serviceEmails: { [DUNE]: 'failed' } });
+      expect(report).toEqual({
+        adminEmail: 'failed',
+        adminSlack: 'failed',
+        serviceEmails: { [DUNE]: 'failed' },
+      });
       expect(run.log.messages('error')).toEqual(
-        expect.arrayContaining([expect.stringMatching(/^Error sending email: notification delivery deadline of 1500 ms exceeded/)]),
+        expect.arrayContaining([
+          expect.stringMatching(
+            /^Error sending email: notification delivery deadline of 1500 ms exceeded/,
+          ),
+        ]),
       );
       // Later sends are dropped, and finish() is idempotent.
       run.sink.send(setupError(DUNE, 'late'));
@@ -660,11 +784,27 @@ describe('STARTTLS (check 19)', () => {
 
   beforeEach(() => {
     tlsDir = mkdtempSync(join(tmpdir(), 'mt-notif-tls-'));
-    execFileSync('openssl', [
-      'req', '-x509', '-newkey', 'rsa:2048', '-nodes', '-days', '1', '-subj', '/CN=127.0.0.1',
-      '-addext', 'subjectAltName=IP:127.0.0.1',
-      '-keyout', join(tlsDir, 'key.pem'), '-out', join(tlsDir, 'cert.pem'),
-    ], { stdio: 'pipe' });
+    execFileSync(
+      'openssl',
+      [
+        'req',
+        '-x509',
+        '-newkey',
+        'rsa:2048',
+        '-nodes',
+        '-days',
+        '1',
+        '-subj',
+        '/CN=127.0.0.1',
+        '-addext',
+        'subjectAltName=IP:127.0.0.1',
+        '-keyout',
+        join(tlsDir, 'key.pem'),
+        '-out',
+        join(tlsDir, 'cert.pem'),
+      ],
+      { stdio: 'pipe' },
+    );
     key = readFileSync(join(tlsDir, 'key.pem'), 'utf8');
     cert = readFileSync(join(tlsDir, 'cert.pem'), 'utf8');
   });
@@ -690,7 +830,10 @@ describe('STARTTLS (check 19)', () => {
   it('an unverifiable certificate aborts the send', async () => {
     const tlsSmtp = await startSmtpServer({ tls: { key, cert } });
     try {
-      const run = tokenPush({ errorCountToSendMessage: 0, email: { from: FROM, smtpHost: tlsSmtp.host, smtpPort: tlsSmtp.port } });
+      const run = tokenPush({
+        errorCountToSendMessage: 0,
+        email: { from: FROM, smtpHost: tlsSmtp.host, smtpPort: tlsSmtp.port },
+      });
       run.sink.send(setupError(DUNE, 'boom'));
       expect((await run.finish()).adminEmail).toBe('failed');
       expect(tlsSmtp.messages).toHaveLength(0);
@@ -725,7 +868,11 @@ async function startDroppingServer() {
     socket.destroy();
   });
   const port = await listen(server);
-  return { port, connections: () => connections, stop: () => new Promise<void>((r) => server.close(() => r())) };
+  return {
+    port,
+    connections: () => connections,
+    stop: () => new Promise<void>((r) => server.close(() => r())),
+  };
 }
 
 /** Accepts connections and never says anything. */

@@ -1,5 +1,9 @@
 import { NoRowsError } from '../../../src/internal/db/errors.js';
-import type { ErrorCountStore, NotificationLog, NotificationMetrics } from '../../../src/internal/notifications/index.js';
+import type {
+  ErrorCountStore,
+  NotificationLog,
+  NotificationMetrics,
+} from '../../../src/internal/notifications/index.js';
 
 export interface LogEntry {
   readonly level: 'debug' | 'info' | 'warn' | 'error';
@@ -7,7 +11,10 @@ export interface LogEntry {
   readonly fields: Record<string, unknown>;
 }
 
-export function memoryLog(): NotificationLog & { entries: LogEntry[]; messages(level?: LogEntry['level']): string[] } {
+export function memoryLog(): NotificationLog & {
+  entries: LogEntry[];
+  messages(level?: LogEntry['level']): string[];
+} {
   const entries: LogEntry[] = [];
   const at =
     (level: LogEntry['level']) =>
@@ -20,7 +27,8 @@ export function memoryLog(): NotificationLog & { entries: LogEntry[]; messages(l
     info: at('info'),
     warn: at('warn'),
     error: at('error'),
-    messages: (level) => entries.filter((e) => level === undefined || e.level === level).map((e) => e.msg),
+    messages: (level) =>
+      entries.filter((e) => level === undefined || e.level === level).map((e) => e.msg),
   };
 }
 
@@ -39,7 +47,9 @@ export class MemoryErrorCountStore implements ErrorCountStore {
   }
   getPushErrorsInfoByService(service: string): { node: string; count: number }[] {
     if (this.failReads) throw new Error('database is locked');
-    const rows = [...(this.push.get(service) ?? new Map<string, number>())].map(([node, count]) => ({ node, count }));
+    const rows = [...(this.push.get(service) ?? new Map<string, number>())].map(
+      ([node, count]) => ({ node, count }),
+    );
     if (rows.length === 0) throw new NoRowsError();
     return rows;
   }
@@ -77,7 +87,9 @@ export interface RecordedSpan {
 }
 
 /** A Tracing that records spans in memory (names, attributes, error status). */
-export function recordingTracing(): import('../../../src/internal/tracing/api.js').Tracing & { spans: RecordedSpan[] } {
+export function recordingTracing(): import('../../../src/internal/tracing/api.js').Tracing & {
+  spans: RecordedSpan[];
+} {
   const spans: RecordedSpan[] = [];
   return {
     enabled: true,

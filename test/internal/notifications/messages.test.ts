@@ -14,7 +14,8 @@ const TS = '26 Nov 24 04:16 CST';
 const H = `The following errors were reported by the Managed Tokens service at ${TS} while performing operation token-push:`;
 const C = 'Please look at the logs for more details.';
 
-const pushMessage = 'Error pushing vault tokens to destination node dunegpvm01.fnal.gov: (timeout error)';
+const pushMessage =
+  'Error pushing vault tokens to destination node dunegpvm01.fnal.gov: (timeout error)';
 const errors: AdminErrors = new Map([
   ['mu2e_production', { setupErrors: ['Timeout error'], pushErrors: new Map() }],
   [
@@ -28,23 +29,37 @@ const errors: AdminErrors = new Map([
 
 describe('RFC822 timestamps', () => {
   it('formats like Go in the process zone abbreviation', () => {
-    expect(formatRfc822(new Date('2024-11-26T10:16:00Z'), 'America/Chicago')).toBe('26 Nov 24 04:16 CST');
-    expect(formatRfc822(new Date('2024-07-04T05:07:00Z'), 'America/Chicago')).toBe('04 Jul 24 00:07 CDT');
+    expect(formatRfc822(new Date('2024-11-26T10:16:00Z'), 'America/Chicago')).toBe(
+      '26 Nov 24 04:16 CST',
+    );
+    expect(formatRfc822(new Date('2024-07-04T05:07:00Z'), 'America/Chicago')).toBe(
+      '04 Jul 24 00:07 CDT',
+    );
     expect(formatRfc822(new Date('2025-01-02T23:59:00Z'), 'UTC')).toBe('02 Jan 25 23:59 UTC');
   });
 
   it('uses the tz database abbreviation like Go, whatever ICU calls the zone', () => {
-    expect(formatRfc822(new Date('2024-11-26T10:16:00Z'), 'Europe/Paris')).toBe('26 Nov 24 11:16 CET');
-    expect(formatRfc822(new Date('2024-07-01T10:16:00Z'), 'Europe/Paris')).toBe('01 Jul 24 12:16 CEST');
-    expect(formatRfc822(new Date('2024-11-26T10:16:00Z'), 'Europe/Istanbul')).toBe('26 Nov 24 13:16 +03');
-    expect(formatRfc822(new Date('2024-11-26T10:16:00Z'), 'Asia/Kathmandu')).toBe('26 Nov 24 16:01 +0545');
+    expect(formatRfc822(new Date('2024-11-26T10:16:00Z'), 'Europe/Paris')).toBe(
+      '26 Nov 24 11:16 CET',
+    );
+    expect(formatRfc822(new Date('2024-07-01T10:16:00Z'), 'Europe/Paris')).toBe(
+      '01 Jul 24 12:16 CEST',
+    );
+    expect(formatRfc822(new Date('2024-11-26T10:16:00Z'), 'Europe/Istanbul')).toBe(
+      '26 Nov 24 13:16 +03',
+    );
+    expect(formatRfc822(new Date('2024-11-26T10:16:00Z'), 'Asia/Kathmandu')).toBe(
+      '26 Nov 24 16:01 +0545',
+    );
   });
 });
 
 describe('subjects', () => {
   it('match the original', () => {
     expect(adminSubject(TS)).toBe('Managed Tokens Errors 26 Nov 24 04:16 CST');
-    expect(stakeholderSubject('dune-2_production', TS)).toBe('Managed Tokens Push Errors for dune-2_production - 26 Nov 24 04:16 CST');
+    expect(stakeholderSubject('dune-2_production', TS)).toBe(
+      'Managed Tokens Push Errors for dune-2_production - 26 Nov 24 04:16 CST',
+    );
   });
 });
 
@@ -91,7 +106,11 @@ describe('admin Slack text (abridged form)', () => {
   });
 
   it('omits empty sections', () => {
-    const text = renderAdminSlackText(new Map([['x', { setupErrors: ['boom'], pushErrors: new Map() }]]), TS, 'op');
+    const text = renderAdminSlackText(
+      new Map([['x', { setupErrors: ['boom'], pushErrors: new Map() }]]),
+      TS,
+      'op',
+    );
     expect(text).not.toContain('Processing errors:');
     expect(text).toContain('    \u2022 x: boom');
   });
@@ -99,9 +118,15 @@ describe('admin Slack text (abridged form)', () => {
 
 describe('stakeholder body', () => {
   it('contains the table and the fixed wording, ending with three newlines', () => {
-    const table = new Map([['node1', 'Error pushing vault tokens to destination node node1: exit status 12']]);
+    const table = new Map([
+      ['node1', 'Error pushing vault tokens to destination node node1: exit status 12'],
+    ]);
     const body = renderStakeholderBody(table, TS);
-    expect(body.startsWith(`In the most recent push of your experiment's managed vault tokens to the destination nodes, dated ${TS}, there were some errors.`)).toBe(true);
+    expect(
+      body.startsWith(
+        `In the most recent push of your experiment's managed vault tokens to the destination nodes, dated ${TS}, there were some errors.`,
+      ),
+    ).toBe(true);
     expect(body).toContain(`\n\n${renderPushTable(table)}\n\nIf you have any other questions`);
     expect(body).toContain('    1)  If the error mentions that a node was not pingable');
     expect(body).toContain('    2)  For any other error');

@@ -3,7 +3,11 @@
  * error-count gauges reach a real pushgateway.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { createRunMetrics, pushMetrics, type NotificationMetricEvents } from '../../../src/internal/metrics/index.js';
+import {
+  createRunMetrics,
+  pushMetrics,
+  type NotificationMetricEvents,
+} from '../../../src/internal/metrics/index.js';
 import {
   createTokenPushNotifications,
   pushError,
@@ -68,22 +72,58 @@ describe('notification metrics reach the pushgateway', () => {
       executable: 'token-push',
     });
     notifications.sink.send(setupError('dune_production', 'Timeout error'));
-    notifications.sink.send(pushError('dune_production', 'node1', 'Error pushing vault tokens to destination node node1: x'));
+    notifications.sink.send(
+      pushError(
+        'dune_production',
+        'node1',
+        'Error pushing vault tokens to destination node node1: x',
+      ),
+    );
     await notifications.finish();
     expect(
-      await pushMetrics({ host: pgw.url, job: 'managed_tokens', executable: 'token-push', registry: runMetrics.registry, log }),
+      await pushMetrics({
+        host: pgw.url,
+        job: 'managed_tokens',
+        executable: 'token-push',
+        registry: runMetrics.registry,
+        log,
+      }),
     ).toBe(true);
 
     const samples = await pgw.samples('managed_tokens_');
     const find = (name: string, labels: Record<string, string>) =>
-      samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
-    expect(find('managed_tokens_admin_error_email_last_sent_timestamp', { notification_type: 'email', success: 'true' })).toHaveLength(1);
+      samples.filter(
+        (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+      );
     expect(
-      find('managed_tokens_admin_error_email_last_sent_timestamp', { notification_type: 'slack_message', success: 'true' }),
+      find('managed_tokens_admin_error_email_last_sent_timestamp', {
+        notification_type: 'email',
+        success: 'true',
+      }),
     ).toHaveLength(1);
-    expect(find('managed_tokens_service_error_email_last_sent_timestamp', { service: 'dune_production', success: 'true' })).toHaveLength(1);
-    expect(find('managed_tokens_current_push_error_count', { service: 'dune_production', node: 'node1' })[0]?.value).toBe(0);
-    expect(find('managed_tokens_current_setup_error_count', { service: 'dune_production' })[0]?.value).toBe(0);
-    expect(find('managed_tokens_service_error_email_send_duration_seconds_count', {})[0]?.value).toBe(1);
+    expect(
+      find('managed_tokens_admin_error_email_last_sent_timestamp', {
+        notification_type: 'slack_message',
+        success: 'true',
+      }),
+    ).toHaveLength(1);
+    expect(
+      find('managed_tokens_service_error_email_last_sent_timestamp', {
+        service: 'dune_production',
+        success: 'true',
+      }),
+    ).toHaveLength(1);
+    expect(
+      find('managed_tokens_current_push_error_count', {
+        service: 'dune_production',
+        node: 'node1',
+      })[0]?.value,
+    ).toBe(0);
+    expect(
+      find('managed_tokens_current_setup_error_count', { service: 'dune_production' })[0]?.value,
+    ).toBe(0);
+    expect(
+      find('managed_tokens_service_error_email_send_duration_seconds_count', {})[0]?.value,
+    ).toBe(1);
   });
 });

@@ -1,5 +1,9 @@
 import { describe, expect, it } from 'vitest';
-import { PUSH_TABLE_LEAD, renderPushTable, renderTable } from '../../../src/internal/notifications/table.js';
+import {
+  PUSH_TABLE_LEAD,
+  renderPushTable,
+  renderTable,
+} from '../../../src/internal/notifications/table.js';
 
 const dot = (s: string): string => s.replaceAll('·', ' ');
 
@@ -7,7 +11,12 @@ describe('push table (tablewriter v0.0.5 layout, borders off)', () => {
   it('reproduces the spec example byte for byte', () => {
     const table = renderTable(
       ['Node', 'Error'],
-      [['node1.fnal.gov', 'Error pushing vault tokens to destination node node1.fnal.gov: exit status 255']],
+      [
+        [
+          'node1.fnal.gov',
+          'Error pushing vault tokens to destination node node1.fnal.gov: exit status 255',
+        ],
+      ],
     );
     expect(table).toBe(
       [
@@ -25,7 +34,12 @@ describe('push table (tablewriter v0.0.5 layout, borders off)', () => {
   });
 
   it('prefixes the lead sentence and sorts rows by node', () => {
-    const text = renderPushTable(new Map([['n2', 'b'], ['n1', 'a']]));
+    const text = renderPushTable(
+      new Map([
+        ['n2', 'b'],
+        ['n1', 'a'],
+      ]),
+    );
     expect(text.startsWith(`${PUSH_TABLE_LEAD}\n\n`)).toBe(true);
     const lines = text.split('\n');
     expect(lines[2]).toBe(dot('··NODE·|·ERROR··'));
