@@ -104,7 +104,7 @@ function jwtTransport(auth: Extract<FerryAuth, { kind: 'jwt' }>): Transport {
   let transport: BearerTransport | undefined;
   return {
     async get(url, signal) {
-      const token = await raceSignal(auth.session.bearerToken(), signal, 'getting a FERRY bearer token');
+      const token = await raceSignal(auth.session.bearerToken(), signal, 'getting the FERRY access token');
       transport ??= createBearerTransport(auth.env, auth.extraCa);
       return getWithBearer(url, token, transport, signal);
     },

@@ -267,13 +267,13 @@ export function tokenWarnings(claims: Claims, experiment: string, role: string, 
   const groups = Array.isArray(claims['wlcg.groups']) ? (claims['wlcg.groups'] as unknown[]) : [];
   const wanted = [`/${experiment}`, ...(role !== '' ? [`/${experiment}/${role}`] : [])];
   for (const g of wanted) {
-    if (!groups.includes(g)) warnings.push(`FERRY bearer token does not carry the group ${g} in wlcg.groups`);
+    if (!groups.includes(g)) warnings.push(`FERRY access token lacks the group ${g} in wlcg.groups`);
   }
   const exp = claims['exp'];
   const nbf = claims['nbf'];
   const iat = claims['iat'];
-  if (typeof exp === 'number' && exp < nowSeconds) warnings.push('FERRY bearer token is expired');
-  if (typeof nbf === 'number' && nbf > nowSeconds) warnings.push('FERRY bearer token is not valid yet');
-  if (typeof iat === 'number' && iat > nowSeconds + 60) warnings.push('FERRY bearer token was issued in the future');
+  if (typeof exp === 'number' && exp < nowSeconds) warnings.push('FERRY access token is expired');
+  if (typeof nbf === 'number' && nbf > nowSeconds) warnings.push('FERRY access token is not valid yet');
+  if (typeof iat === 'number' && iat > nowSeconds + 60) warnings.push('FERRY access token was issued in the future');
   return warnings;
 }
