@@ -178,6 +178,9 @@ export function prepareServiceDefaults(
     const located = readString(scope, root, '', key);
     if (located !== undefined) checkShellWords(scope, located, key);
   }
+  if (entryOf(root, 'fileCopierOptions') === undefined) {
+    findings.warn(root.pos, 'fileCopierOptions', 'not set, so rsync gets no options unless a role sets fileCopierOptionsOverride (the original never applied "--perms --chmod=u=r,go=" either)');
+  }
   const collector = readString(scope, root, '', 'condorCollectorHost');
   if (collector !== undefined) checkCollectors(scope, collector);
   const credd = readString(scope, root, '', 'condorCreddHost');

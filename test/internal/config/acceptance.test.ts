@@ -491,3 +491,31 @@ describe('validation rules beyond the acceptance list', () => {
     expect(errors(load(text, { selection: { experiment: 'a' } }))).toEqual([]);
   });
 });
+
+describe('quirk warnings', () => {
+  it('Q19: an unset fileCopierOptions is reported once', () => {
+    const config = load(valid());
+    expect(only(warnings(config).filter((f) => f.keyPath === 'fileCopierOptions')).message).toMatch(/rsync gets no options/);
+    expect(warnings(load(valid('fileCopierOptions: "--perms"'))).filter((f) => f.keyPath === 'fileCopierOptions')).toEqual([]);
+  });
+
+  it('Q28/V12: an experiment without emails is reported; invalid stakeholder addresses are warnings', () => {
+    const text = BASE + experiments(ROLE).replace('emails: [ops@example.org]', 'emails: [not-an-address]');
+    const config = load(text);
+    expect(errors(config)).toEqual([]);
+    expect(warnings(config).some((f) => f.keyPath === 'experiments.dune.emails' && f.message.includes('not an e-mail address'))).toBe(true);
+    const none = load(BASE + experiments(ROLE).replace('    emails: [ops@example.org]\n', ''));
+    expect(warnings(none).some((f) => f.keyPath === 'experiments.dune.emails' && f.message.includes('no stakeholder notifications'))).toBe(true);
+  });
+
+  it('Q1: shadowed candidates in the chosen directory are reported', async () => {
+    const { tempDir, writeIn } = await import('./helpers.js');
+    const { loadAndValidate } = await import('../../../src/internal/config/index.js');
+    const dir = tempDir();
+    writeIn(dir, 'managedTokens.json', JSON.stringify({ experiments: {} }));
+    writeIn(dir, 'managedTokens.yml', '');
+    const config = loadAndValidate({ env: {}, cwd: dir, searchDirs: [dir], executable: 'token-push' });
+    expect(config.format).toBe('json');
+    expect(warnings(config).find((f) => f.keyPath === '(file)')?.message).toContain('managedTokens.yml');
+  });
+});
