@@ -1,4 +1,14 @@
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, renameSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  symlinkSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 
@@ -27,7 +37,14 @@ export type DoubleTool = (typeof DOUBLE_TOOLS)[number];
 export interface ToolKnob {
   mode?: string;
   seq?: string[];
-  rules?: Array<{ mode: string; pool?: string; service?: string; schedd?: string; issuer?: string; role?: string }>;
+  rules?: Array<{
+    mode: string;
+    pool?: string;
+    service?: string;
+    schedd?: string;
+    issuer?: string;
+    role?: string;
+  }>;
 }
 
 export type ScheddAd = Record<string, string | number>;
@@ -65,7 +82,10 @@ export interface DoubleCall {
   exit: number | null;
   mode: string;
   /** files seen at start: sha256, size and the token tag when the content is a double's vault token */
-  files: Record<string, { path: string; sha256?: string; size?: number; tag?: string | null; absent?: boolean }>;
+  files: Record<
+    string,
+    { path: string; sha256?: string; size?: number; tag?: string | null; absent?: boolean }
+  >;
   violation?: string;
   hung?: boolean;
   /** htgettoken: tag of the vault token it produced */
@@ -105,7 +125,11 @@ function doubleScript(): string {
   const here = path.dirname(fileURLToPath(import.meta.url));
   const candidates = [
     path.join(here, 'doubles', 'mtfake.mjs'),
-    path.join(here.replace(`${path.sep}dist${path.sep}src${path.sep}`, `${path.sep}src${path.sep}`), 'doubles', 'mtfake.mjs'),
+    path.join(
+      here.replace(`${path.sep}dist${path.sep}src${path.sep}`, `${path.sep}src${path.sep}`),
+      'doubles',
+      'mtfake.mjs',
+    ),
   ];
   const found = candidates.find((c) => existsSync(c));
   if (!found) throw new Error(`test double script not found (looked at ${candidates.join(', ')})`);
@@ -116,7 +140,11 @@ function doubleScript(): string {
  * Installs the doubles into `<dir>/bin` (to be put first on PATH) with their knobs beside them and
  * their state (call log, counters, credd store) in `<dir>/state`, writable by `runUser`.
  */
-export function installDoubles(opts: { dir: string; runUser: { uid: number; gid: number }; knobs?: Partial<DoubleKnobs> }): Doubles {
+export function installDoubles(opts: {
+  dir: string;
+  runUser: { uid: number; gid: number };
+  knobs?: Partial<DoubleKnobs>;
+}): Doubles {
   const binDir = path.join(opts.dir, 'bin');
   const stateDir = path.join(opts.dir, 'state');
   const creddDir = path.join(stateDir, 'credd');
@@ -164,7 +192,10 @@ export function installDoubles(opts: { dir: string; runUser: { uid: number; gid:
       save();
     },
     setTool(tool, knob) {
-      knobs = { ...knobs, tools: { ...knobs.tools, [tool]: typeof knob === 'string' ? { mode: knob } : knob } };
+      knobs = {
+        ...knobs,
+        tools: { ...knobs.tools, [tool]: typeof knob === 'string' ? { mode: knob } : knob },
+      };
       save();
     },
     reset() {
@@ -179,10 +210,14 @@ export function installDoubles(opts: { dir: string; runUser: { uid: number; gid:
 }
 
 /** Decodes a double's vault token (`hvs.` + base64url("mtfake:<exp>:<rand>[:<tag>]")); undefined otherwise. */
-export function decodeVaultToken(token: string): { expiresAt: number; tag: string | undefined } | undefined {
+export function decodeVaultToken(
+  token: string,
+): { expiresAt: number; tag: string | undefined } | undefined {
   const t = token.trim();
   if (!t.startsWith('hvs.')) return undefined;
-  const m = /^mtfake:(\d+):([0-9a-f]+)(?::(.*))?$/.exec(Buffer.from(t.slice(4), 'base64url').toString('utf8'));
+  const m = /^mtfake:(\d+):([0-9a-f]+)(?::(.*))?$/.exec(
+    Buffer.from(t.slice(4), 'base64url').toString('utf8'),
+  );
   return m ? { expiresAt: Number(m[1]), tag: m[3] } : undefined;
 }
 

@@ -67,7 +67,13 @@
  */
 export { provision, ensureAccount, repoRoot } from './provision.js';
 export { startKdc, type Kdc, type KdcOptions } from './kdc.js';
-export { startNodes, type Node, type NodeFaults, type NodeSpec, type StartNodesOptions } from './nodes.js';
+export {
+  startNodes,
+  type Node,
+  type NodeFaults,
+  type NodeSpec,
+  type StartNodesOptions,
+} from './nodes.js';
 export {
   installDoubles,
   decodeVaultToken,
@@ -81,6 +87,19 @@ export {
   type ToolKnob,
   type ScheddAd,
 } from './doubles.js';
-export { createWorld, type World, type WorldOptions, type WorldService, type ServiceSpec } from './world.js';
+export {
+  createWorld,
+  type World,
+  type WorldOptions,
+  type WorldService,
+  type ServiceSpec,
+} from './world.js';
 export { leftoverWorldProcesses, reapDeadWorlds, worldLeftovers, WORLDS_ROOT } from './registry.js';
-export { ensureUser, runAs, TEST_USER, type UnixUser, type RunResult, type RunAsOptions } from './user.js';
+export {
+  ensureUser,
+  runAs,
+  TEST_USER,
+  type UnixUser,
+  type RunResult,
+  type RunAsOptions,
+} from './user.js';

@@ -1,7 +1,16 @@
 import { randomBytes } from 'node:crypto';
 import { chmodSync, chownSync, existsSync, mkdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { freePort, killProcess, runTool, startDaemon, SYSTEM_PATH, waitForExit, waitForPort, type ProcessId } from './proc.js';
+import {
+  freePort,
+  killProcess,
+  runTool,
+  startDaemon,
+  SYSTEM_PATH,
+  waitForExit,
+  waitForPort,
+  type ProcessId,
+} from './proc.js';
 
 /** A real MIT KDC (krb5kdc) for one realm, in its own directory, on one loopback address. */
 export interface Kdc {
@@ -14,7 +23,11 @@ export interface Kdc {
   /** Creates the principal (random key) if missing. */
   addPrincipal(principal: string): Promise<void>;
   /** Creates the principal if missing and exports its current keys into `file` (owned by `owner`, 0600). */
-  writeKeytab(principal: string, file: string, owner?: { uid: number; gid: number }): Promise<string>;
+  writeKeytab(
+    principal: string,
+    file: string,
+    owner?: { uid: number; gid: number },
+  ): Promise<string>;
   /** Wrong-keytab fault: re-randomises the principal's key, so every keytab exported before is stale. */
   invalidateKeys(principal: string): Promise<void>;
   /** KDC-down fault: the port is closed afterwards, kinit fails in milliseconds. */
@@ -72,7 +85,9 @@ export async function startKdc(opts: KdcOptions): Promise<Kdc> {
       `    kdc = ${address}:${port}`,
       '  }',
       '[domain_realm]',
-      ...(opts.hostDomain ? [`  .${opts.hostDomain} = ${realm}`, `  ${opts.hostDomain} = ${realm}`] : []),
+      ...(opts.hostDomain
+        ? [`  .${opts.hostDomain} = ${realm}`, `  ${opts.hostDomain} = ${realm}`]
+        : []),
       '',
     ].join('\n');
   writeFileSync(files.krb5Conf, renderKrb5Conf(), { mode: 0o644 });
@@ -99,8 +114,16 @@ export async function startKdc(opts: KdcOptions): Promise<Kdc> {
     { mode: 0o600 },
   );
   writeFileSync(files.acl, '', { mode: 0o600 });
-  const env = { PATH: SYSTEM_PATH, KRB5_CONFIG: files.krb5Conf, KRB5_KDC_PROFILE: files.kdcConf, MTWORLD_DIR: dir };
-  await runTool(['kdb5_util', '-r', realm, 'create', '-s', '-P', randomBytes(18).toString('base64url')], { env });
+  const env = {
+    PATH: SYSTEM_PATH,
+    KRB5_CONFIG: files.krb5Conf,
+    KRB5_KDC_PROFILE: files.kdcConf,
+    MTWORLD_DIR: dir,
+  };
+  await runTool(
+    ['kdb5_util', '-r', realm, 'create', '-s', '-P', randomBytes(18).toString('base64url')],
+    { env },
+  );
 
   const kadmin = async (command: string): Promise<string> => {
     const { stdout, stderr } = await runTool(['kadmin.local', '-r', realm, '-q', command], { env });
@@ -132,7 +155,10 @@ export async function startKdc(opts: KdcOptions): Promise<Kdc> {
     hung = false;
     if (daemon) return;
     rmSync(files.pid, { force: true });
-    const started = startDaemon(['/usr/sbin/krb5kdc', '-n', '-r', realm, '-P', files.pid], { env, logFile: files.log });
+    const started = startDaemon(['/usr/sbin/krb5kdc', '-n', '-r', realm, '-P', files.pid], {
+      env,
+      logFile: files.log,
+    });
     opts.onProcess?.(started.id);
     daemon = started.id;
     await waitForPort(address, port, { name: 'krb5kdc', id: started.id, logFile: files.log });
@@ -159,7 +185,8 @@ export async function startKdc(opts: KdcOptions): Promise<Kdc> {
       rmSync(file, { force: true });
       // -norandkey: export the current key; re-exporting for a second file must not invalidate the first.
       await kadmin(`ktadd -norandkey -k ${file} ${principal}`);
-      if (!existsSync(file)) throw new Error(`kadmin.local did not write keytab ${file} for ${principal}`);
+      if (!existsSync(file))
+        throw new Error(`kadmin.local did not write keytab ${file} for ${principal}`);
       chmodSync(file, 0o600);
       if (owner) chownSync(file, owner.uid, owner.gid);
       return file;

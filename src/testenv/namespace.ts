@@ -1,5 +1,14 @@
 import { chmodSync, mkdirSync } from 'node:fs';
-import { identify, killProcess, mountNamespaceOf, runTool, sleep, startDaemon, SYSTEM_PATH, type ProcessId } from './proc.js';
+import {
+  identify,
+  killProcess,
+  mountNamespaceOf,
+  runTool,
+  sleep,
+  startDaemon,
+  SYSTEM_PATH,
+  type ProcessId,
+} from './proc.js';
 
 /**
  * A private mount namespace whose /tmp is bind-mounted to a directory of the host, kept alive by a
@@ -25,10 +34,13 @@ export async function createPrivateTmpNamespace(
   mkdirSync(tmpDir, { recursive: true });
   chmodSync(tmpDir, 0o1777);
   const ownNs = mountNamespaceOf(process.pid);
-  const { id } = startDaemon(['unshare', '--mount', '--propagation', 'private', '--', 'sleep', 'infinity'], {
-    env: { PATH: SYSTEM_PATH, ...(opts.env ?? {}) },
-    logFile: opts.logFile,
-  });
+  const { id } = startDaemon(
+    ['unshare', '--mount', '--propagation', 'private', '--', 'sleep', 'infinity'],
+    {
+      env: { PATH: SYSTEM_PATH, ...(opts.env ?? {}) },
+      logFile: opts.logFile,
+    },
+  );
   opts.onProcess?.(id);
   let nsLink = ownNs;
   for (let i = 0; i < 200 && nsLink === ownNs; i++) {
@@ -45,7 +57,13 @@ export async function createPrivateTmpNamespace(
   }
   // The holder exec'd sleep: re-identify to record the start time it keeps.
   const holder = identify(id.pid);
-  const enter = (argv: readonly string[]): string[] => ['/usr/bin/nsenter', `--target=${holder.pid}`, '--mount', '--', ...argv];
+  const enter = (argv: readonly string[]): string[] => [
+    '/usr/bin/nsenter',
+    `--target=${holder.pid}`,
+    '--mount',
+    '--',
+    ...argv,
+  ];
   await runTool(enter(['mount', '--bind', tmpDir, '/tmp']));
   return {
     holder,

@@ -95,9 +95,24 @@ async function startNode(spec: NodeSpec, port: number, opts: StartNodesOptions):
   const hostPrincipal = `host/${spec.name}@${opts.kdc.realm}`;
   const [, , , ns] = await Promise.all([
     runTool(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', spec.name, '-f', files.hostKey]),
-    runTool(['ssh-keygen', '-q', '-t', 'ed25519', '-N', '', '-C', spec.name, '-f', files.otherHostKey]),
+    runTool([
+      'ssh-keygen',
+      '-q',
+      '-t',
+      'ed25519',
+      '-N',
+      '',
+      '-C',
+      spec.name,
+      '-f',
+      files.otherHostKey,
+    ]),
     opts.kdc.writeKeytab(hostPrincipal, files.keytab),
-    createPrivateTmpNamespace(tmpDir, { logFile: files.log, env: { MTWORLD_DIR: dir }, onProcess: opts.onProcess }),
+    createPrivateTmpNamespace(tmpDir, {
+      logFile: files.log,
+      env: { MTWORLD_DIR: dir },
+      onProcess: opts.onProcess,
+    }),
   ]);
   opts.onNamespace?.(ns.nsLink);
   writeFileSync(
@@ -106,7 +121,11 @@ async function startNode(spec: NodeSpec, port: number, opts: StartNodesOptions):
   );
   writeK5logins(files.k5loginDir, opts.logins);
   writeFileSync(files.config, sshdConfig(spec.address, port, files.hostKey));
-  const pubKey = readFileSync(`${files.hostKey}.pub`, 'utf8').trim().split(/\s+/).slice(0, 2).join(' ');
+  const pubKey = readFileSync(`${files.hostKey}.pub`, 'utf8')
+    .trim()
+    .split(/\s+/)
+    .slice(0, 2)
+    .join(' ');
   const knownHostsLine = `[${spec.name}]:${port} ${pubKey}`;
 
   const env = {
@@ -117,10 +136,17 @@ async function startNode(spec: NodeSpec, port: number, opts: StartNodesOptions):
   };
   let sshd: ProcessId | undefined;
   const startSshd = async (): Promise<void> => {
-    const started = startDaemon(ns.enter(['/usr/sbin/sshd', '-D', '-e', '-f', files.config]), { env, logFile: files.log });
+    const started = startDaemon(ns.enter(['/usr/sbin/sshd', '-D', '-e', '-f', files.config]), {
+      env,
+      logFile: files.log,
+    });
     opts.onProcess?.(started.id);
     sshd = started.id;
-    await waitForPort(spec.address, port, { name: `sshd of ${spec.name}`, id: started.id, logFile: files.log });
+    await waitForPort(spec.address, port, {
+      name: `sshd of ${spec.name}`,
+      id: started.id,
+      logFile: files.log,
+    });
   };
   const stopSshd = async (): Promise<void> => {
     if (!sshd) return;
@@ -168,18 +194,23 @@ async function startNode(spec: NodeSpec, port: number, opts: StartNodesOptions):
       faults.sshdStopped = true;
     },
     async changeHostKey() {
-      if (faults.down || faults.sshdStopped) throw new Error(`node ${spec.name} has no sshd running; heal() it first`);
+      if (faults.down || faults.sshdStopped)
+        throw new Error(`node ${spec.name} has no sshd running; heal() it first`);
       faults.hung = false;
       await restartWithKey(files.otherHostKey);
       faults.hostKeyChanged = true;
     },
     hang() {
-      if (faults.down || faults.sshdStopped) throw new Error(`node ${spec.name} is down; heal() it before making it hang`);
+      if (faults.down || faults.sshdStopped)
+        throw new Error(`node ${spec.name} is down; heal() it before making it hang`);
       if (sshd) process.kill(sshd.pid, 'SIGSTOP');
       faults.hung = true;
     },
     refuseAuth() {
-      writeK5logins(files.k5loginDir, Object.fromEntries(Object.keys(opts.logins).map((a) => [a, []])));
+      writeK5logins(
+        files.k5loginDir,
+        Object.fromEntries(Object.keys(opts.logins).map((a) => [a, []])),
+      );
       faults.authRefused = true;
     },
     async readOnly() {
@@ -190,7 +221,8 @@ async function startNode(spec: NodeSpec, port: number, opts: StartNodesOptions):
       if (faults.hung && sshd) process.kill(sshd.pid, 'SIGCONT');
       faults.hung = false;
       if (faults.down) opts.blackhole(spec.address, false);
-      if (faults.hostKeyChanged) writeFileSync(files.config, sshdConfig(spec.address, port, files.hostKey));
+      if (faults.hostKeyChanged)
+        writeFileSync(files.config, sshdConfig(spec.address, port, files.hostKey));
       if (faults.hostKeyChanged && !faults.down && !faults.sshdStopped) await stopSshd();
       if (!sshd) await startSshd();
       faults.down = false;
@@ -230,7 +262,9 @@ function killSessions(ns: PrivateTmpNamespace): void {
 /** k5login files are owned by root (krb5 accepts root or the account as owner) and world-readable. */
 function writeK5logins(dir: string, logins: Readonly<Record<string, readonly string[]>>): void {
   for (const [account, principals] of Object.entries(logins)) {
-    writeFileSync(path.join(dir, account), principals.map((p) => `${p}\n`).join(''), { mode: 0o644 });
+    writeFileSync(path.join(dir, account), principals.map((p) => `${p}\n`).join(''), {
+      mode: 0o644,
+    });
   }
 }
 

@@ -22,10 +22,19 @@ export function runTool(
     const child = execFile(
       program,
       args,
-      { env: opts.env ?? { PATH: SYSTEM_PATH }, timeout: opts.timeoutMs ?? 30_000, killSignal: 'SIGKILL', encoding: 'utf8' },
+      {
+        env: opts.env ?? { PATH: SYSTEM_PATH },
+        timeout: opts.timeoutMs ?? 30_000,
+        killSignal: 'SIGKILL',
+        encoding: 'utf8',
+      },
       (err, stdout, stderr) => {
         if (err) {
-          reject(new Error(`${argv.join(' ')} failed (${err.message.split('\n')[0]}): ${stderr.trim() || stdout.trim()}`));
+          reject(
+            new Error(
+              `${argv.join(' ')} failed (${err.message.split('\n')[0]}): ${stderr.trim() || stdout.trim()}`,
+            ),
+          );
         } else {
           resolve({ stdout, stderr });
         }
@@ -88,7 +97,8 @@ export async function waitForExit(id: ProcessId, timeoutMs = 5_000): Promise<voi
     } catch {
       return;
     }
-    if (Date.now() > deadline) throw new Error(`process ${id.pid} did not exit within ${timeoutMs} ms`);
+    if (Date.now() > deadline)
+      throw new Error(`process ${id.pid} did not exit within ${timeoutMs} ms`);
     await sleep(20);
   }
 }
@@ -106,8 +116,13 @@ export function startDaemon(
   if (!program) throw new Error('startDaemon: empty argv');
   const fd = openSync(opts.logFile, 'a', 0o600);
   try {
-    const child = spawn(program, args, { env: opts.env, stdio: ['ignore', fd, fd], detached: true });
-    if (child.pid === undefined) throw new Error(`could not start ${argv.join(' ')} (see ${opts.logFile})`);
+    const child = spawn(program, args, {
+      env: opts.env,
+      stdio: ['ignore', fd, fd],
+      detached: true,
+    });
+    if (child.pid === undefined)
+      throw new Error(`could not start ${argv.join(' ')} (see ${opts.logFile})`);
     child.unref();
     child.on('error', () => undefined);
     return { child, id: identify(child.pid) };
@@ -123,7 +138,9 @@ export function freePort(host: string): Promise<number> {
     srv.once('error', reject);
     srv.listen({ host, port: 0, exclusive: true }, () => {
       const addr = srv.address();
-      srv.close(() => (typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port'))));
+      srv.close(() =>
+        typeof addr === 'object' && addr ? resolve(addr.port) : reject(new Error('no port')),
+      );
     });
   });
 }
@@ -158,7 +175,9 @@ export async function waitForPort(
       } catch {
         /* no log */
       }
-      throw new Error(`${what.name} did not start listening on ${host}:${port}; log ${what.logFile}:\n${tail}`);
+      throw new Error(
+        `${what.name} did not start listening on ${host}:${port}; log ${what.logFile}:\n${tail}`,
+      );
     }
     await sleep(25);
   }

@@ -25,7 +25,8 @@ let provisioned: UnixUser | undefined;
  */
 export function provision(): UnixUser {
   if (provisioned) return provisioned;
-  if (process.getuid?.() !== 0) throw new Error('the test world needs root (it runs sshd, mounts and routes)');
+  if (process.getuid?.() !== 0)
+    throw new Error('the test world needs root (it runs sshd, mounts and routes)');
   const script = path.join(repoRoot(), 'scripts', 'provision.sh');
   try {
     execFileSync('bash', [script], {
@@ -35,7 +36,9 @@ export function provision(): UnixUser {
     });
   } catch (err) {
     const e = err as { status?: number; stderr?: Buffer };
-    throw new Error(`provisioning failed (${script} exit ${e.status}): ${e.stderr?.toString().trim()}`);
+    throw new Error(
+      `provisioning failed (${script} exit ${e.status}): ${e.stderr?.toString().trim()}`,
+    );
   }
   provisioned = ensureUser(TEST_USER);
   return provisioned;
@@ -47,7 +50,8 @@ export function provision(): UnixUser {
  * Idempotent and safe against parallel test files (creation happens under a host-wide lock).
  */
 export async function ensureAccount(name: string): Promise<UnixUser> {
-  if (!/^[a-z_][a-z0-9_-]{0,30}$/.test(name)) throw new Error(`invalid account name ${JSON.stringify(name)}`);
+  if (!/^[a-z_][a-z0-9_-]{0,30}$/.test(name))
+    throw new Error(`invalid account name ${JSON.stringify(name)}`);
   return withAccountsLock(() => {
     const user = ensureUser(name);
     const shadowLine = readFileSync('/etc/shadow', 'utf8')

@@ -1,9 +1,25 @@
 import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdirSync, readdirSync, readFileSync, renameSync, rmSync, statSync, writeFileSync } from 'node:fs';
+import {
+  existsSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  renameSync,
+  rmSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
-import { identify, isRunning, killProcess, processesInMountNamespace, SYSTEM_PATH, type ProcessId } from './proc.js';
+import {
+  identify,
+  isRunning,
+  killProcess,
+  processesInMountNamespace,
+  SYSTEM_PATH,
+  type ProcessId,
+} from './proc.js';
 
 /**
  * Book-keeping for test worlds: where they live, which loopback addresses and /etc/hosts lines they own,
@@ -33,7 +49,11 @@ export interface WorldRecord {
   files: string[];
 }
 
-const LOCK_OPTS = { retries: { retries: 200, minTimeout: 10, maxTimeout: 100 }, stale: 15_000, realpath: false };
+const LOCK_OPTS = {
+  retries: { retries: 200, minTimeout: 10, maxTimeout: 100 },
+  stale: 15_000,
+  realpath: false,
+};
 
 export async function withLock<T>(lockPath: string, fn: () => T | Promise<T>): Promise<T> {
   if (!existsSync(lockPath)) writeFileSync(lockPath, '', { flag: 'a' });
@@ -63,7 +83,8 @@ function withLockSync<T>(lockPath: string, fn: () => T): T {
   }
 }
 
-export const withAccountsLock = <T>(fn: () => T | Promise<T>): Promise<T> => withLock(ACCOUNTS_LOCK, fn);
+export const withAccountsLock = <T>(fn: () => T | Promise<T>): Promise<T> =>
+  withLock(ACCOUNTS_LOCK, fn);
 
 function hostsLines(): string[] {
   return readFileSync(HOSTS_FILE, 'utf8').split('\n');
@@ -139,7 +160,9 @@ function readRecords(): WorldRecord[] {
   const out: WorldRecord[] = [];
   for (const id of readdirSync(WORLDS_ROOT)) {
     try {
-      out.push(JSON.parse(readFileSync(path.join(WORLDS_ROOT, id, 'world.json'), 'utf8')) as WorldRecord);
+      out.push(
+        JSON.parse(readFileSync(path.join(WORLDS_ROOT, id, 'world.json'), 'utf8')) as WorldRecord,
+      );
     } catch {
       /* not a world dir, or mid-creation */
     }
@@ -147,7 +170,10 @@ function readRecords(): WorldRecord[] {
   return out;
 }
 
-export async function addHostNames(record: WorldRecord, entries: ReadonlyArray<{ address: string; name: string }>): Promise<void> {
+export async function addHostNames(
+  record: WorldRecord,
+  entries: ReadonlyArray<{ address: string; name: string }>,
+): Promise<void> {
   await withLock(HOSTS_LOCK, () => {
     const lines = hostsLines().filter((l) => l.trim() !== '');
     for (const e of entries) lines.push(`${e.address}\t${e.name}\t${HOSTS_MARK} ${record.id}`);
@@ -184,7 +210,8 @@ export function removeBlackhole(record: WorldRecord, address: string): void {
       stdio: 'pipe',
     });
   } catch (err) {
-    if (!/No such process|not found/i.test(String((err as { stderr?: Buffer }).stderr ?? ''))) throw err;
+    if (!/No such process|not found/i.test(String((err as { stderr?: Buffer }).stderr ?? '')))
+      throw err;
   }
   record.routes = record.routes.filter((a) => a !== address);
   saveRecord(record);
@@ -213,11 +240,15 @@ export function destroyWorldSync(record: WorldRecord): void {
   }
   for (const p of record.processes) step(`kill ${p.pid}`, () => killProcess(p));
   for (const held of heldPids(record)) step(`kill held ${held.pid}`, () => killProcess(held));
-  for (const address of [...record.routes]) step(`route ${address}`, () => removeBlackhole(record, address));
+  for (const address of [...record.routes])
+    step(`route ${address}`, () => removeBlackhole(record, address));
   step('hosts', () => removeHostNamesSync((id) => id !== record.id));
   for (const f of record.files) step(`rm ${f}`, () => rmSync(f, { force: true }));
-  step(`rm ${record.dir}`, () => rmSync(record.dir, { recursive: true, force: true, maxRetries: 3 }));
-  if (errors.length) throw new Error(`test world ${record.id} teardown incomplete:\n${errors.join('\n')}`);
+  step(`rm ${record.dir}`, () =>
+    rmSync(record.dir, { recursive: true, force: true, maxRetries: 3 }),
+  );
+  if (errors.length)
+    throw new Error(`test world ${record.id} teardown incomplete:\n${errors.join('\n')}`);
 }
 
 /** Grandchildren the doubles spawned on purpose (hang-hold) recorded as "pid start" lines. */
@@ -268,7 +299,9 @@ export function trackWorld(record: WorldRecord): void {
     liveWorlds.clear();
   });
   for (const sig of ['SIGINT', 'SIGTERM', 'SIGHUP'] as const) {
-    process.once(sig, () => process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1)));
+    process.once(sig, () =>
+      process.exit(128 + (sig === 'SIGINT' ? 2 : sig === 'SIGTERM' ? 15 : 1)),
+    );
   }
 }
 
@@ -304,7 +337,10 @@ export function worldLeftovers(): {
   routes: string[];
   processes: Array<{ pid: number; cmdline: string }>;
 } {
-  const routes = execFileSync('ip', ['route', 'show', 'table', 'local'], { env: { PATH: SYSTEM_PATH }, encoding: 'utf8' })
+  const routes = execFileSync('ip', ['route', 'show', 'table', 'local'], {
+    env: { PATH: SYSTEM_PATH },
+    encoding: 'utf8',
+  })
     .split('\n')
     .filter((l) => /^blackhole 127\./.test(l));
   return {

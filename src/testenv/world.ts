@@ -115,7 +115,8 @@ export async function createWorld(opts: WorldOptions = {}): Promise<World> {
     if (stopped) return;
     stopped = true;
     const errors: string[] = [];
-    for (const close of closers.reverse()) await close().catch((e: Error) => errors.push(e.message));
+    for (const close of closers.reverse())
+      await close().catch((e: Error) => errors.push(e.message));
     try {
       destroyWorldSync(record);
     } catch (e) {
@@ -149,7 +150,9 @@ async function buildWorld(
     record.namespaces.push(ns);
     saveRecord(record);
   };
-  const specs: readonly ServiceSpec[] = opts.services ?? [{ name: 'dune_production', account: 'dunepro' }];
+  const specs: readonly ServiceSpec[] = opts.services ?? [
+    { name: 'dune_production', account: 'dunepro' },
+  ];
   const accountNames = [...new Set([...specs.map((s) => s.account), ...(opts.accounts ?? [])])];
 
   const dirs = {
@@ -173,8 +176,13 @@ async function buildWorld(
     address: `${record.prefix}${11 + i}`,
   }));
   const kdcAddress = `${record.prefix}1`;
-  const hostsReady = addHostNames(record, [{ address: kdcAddress, name: `kdc.${domain}` }, ...nodeSpecs]);
-  const accountsReady = Promise.all(accountNames.map(async (a) => [a, await ensureAccount(a)] as const));
+  const hostsReady = addHostNames(record, [
+    { address: kdcAddress, name: `kdc.${domain}` },
+    ...nodeSpecs,
+  ]);
+  const accountsReady = Promise.all(
+    accountNames.map(async (a) => [a, await ensureAccount(a)] as const),
+  );
   const [kdc, accountList] = await Promise.all([
     startKdc({ dir: dirs.kdc, address: kdcAddress, realm, hostDomain: HOST_DOMAIN, onProcess }),
     accountsReady,
@@ -187,7 +195,11 @@ async function buildWorld(
   const logins: Record<string, string[]> = Object.fromEntries(accountNames.map((a) => [a, []]));
   for (const spec of specs) {
     const principal = spec.principal ?? `${spec.account}/managedtokens/${HOST_DOMAIN}@${realm}`;
-    const keytab = await kdc.writeKeytab(principal, path.join(dirs.keytabs, `${spec.account}.keytab`), runUser);
+    const keytab = await kdc.writeKeytab(
+      principal,
+      path.join(dirs.keytabs, `${spec.account}.keytab`),
+      runUser,
+    );
     services[spec.name] = { name: spec.name, account: spec.account, principal, keytab };
     logins[spec.account]?.push(principal);
   }
@@ -198,16 +210,23 @@ async function buildWorld(
       dir: dirs.nodes,
       nodes: nodeSpecs,
       logins,
-      blackhole: (address, on) => (on ? addBlackhole(record, address) : removeBlackhole(record, address)),
+      blackhole: (address, on) =>
+        on ? addBlackhole(record, address) : removeBlackhole(record, address),
       onProcess,
       onNamespace,
     }),
-    createPrivateTmpNamespace(dirs.tmp, { logFile: path.join(record.dir, 'controller.log'), env: { MTWORLD_DIR: record.dir }, onProcess }),
+    createPrivateTmpNamespace(dirs.tmp, {
+      logFile: path.join(record.dir, 'controller.log'),
+      env: { MTWORLD_DIR: record.dir },
+      onProcess,
+    }),
   ]);
   onNamespace(controller.nsLink);
 
   const knownHostsFile = path.join(dirs.ssh, 'known_hosts');
-  writeFileSync(knownHostsFile, nodes.map((n) => `${n.knownHostsLine}\n`).join(''), { mode: 0o644 });
+  writeFileSync(knownHostsFile, nodes.map((n) => `${n.knownHostsLine}\n`).join(''), {
+    mode: 0o644,
+  });
   const port = nodes[0]?.port ?? 22;
   await installSshClientConfig(record, runUser, domain, port, knownHostsFile);
 
@@ -223,8 +242,10 @@ async function buildWorld(
 
   const receivers = await startReceivers(opts.receivers ?? {}, record.dir, closers);
 
-  const run = (argv: readonly string[], runOpts: Omit<RunAsOptions, 'user'> = {}): Promise<RunResult> =>
-    runInNamespace(controller, runUser, argv, { env, ...runOpts });
+  const run = (
+    argv: readonly string[],
+    runOpts: Omit<RunAsOptions, 'user'> = {},
+  ): Promise<RunResult> => runInNamespace(controller, runUser, argv, { env, ...runOpts });
 
   return {
     id: record.id,
@@ -311,7 +332,14 @@ function runInNamespace(
 }
 
 function asRunUser(ns: PrivateTmpNamespace, user: UnixUser, argv: readonly string[]): string[] {
-  return ns.enter(['/usr/bin/setpriv', `--reuid=${user.uid}`, `--regid=${user.gid}`, '--init-groups', '--', ...argv]);
+  return ns.enter([
+    '/usr/bin/setpriv',
+    `--reuid=${user.uid}`,
+    `--regid=${user.gid}`,
+    '--init-groups',
+    '--',
+    ...argv,
+  ]);
 }
 
 async function startReceivers(
@@ -319,7 +347,12 @@ async function startReceivers(
   dir: string,
   closers: Array<() => Promise<void>>,
 ): Promise<Pick<World, 'smtp' | 'pushgateway' | 'http' | 'ferry'>> {
-  const out: { smtp?: SmtpServerHandle; pushgateway?: Pushgateway; http?: HttpReceiver; ferry?: FakeFerry } = {};
+  const out: {
+    smtp?: SmtpServerHandle;
+    pushgateway?: Pushgateway;
+    http?: HttpReceiver;
+    ferry?: FakeFerry;
+  } = {};
   if (wanted.smtp) {
     out.smtp = await startSmtpServer();
     const s = out.smtp;
@@ -336,10 +369,12 @@ async function startReceivers(
     closers.push(() => h.close());
   }
   if (wanted.ferry) {
-    out.ferry = await startFakeFerry({ ...(wanted.ferry === true ? {} : wanted.ferry), pkiDir: path.join(dir, 'ferry-pki') });
+    out.ferry = await startFakeFerry({
+      ...(wanted.ferry === true ? {} : wanted.ferry),
+      pkiDir: path.join(dir, 'ferry-pki'),
+    });
     const f = out.ferry;
     closers.push(() => f.stop());
   }
   return out;
 }
-

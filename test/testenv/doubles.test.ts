@@ -2,7 +2,12 @@ import { spawn } from 'node:child_process';
 import { chownSync, existsSync, mkdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWorld, decodeJwtClaims, decodeVaultToken, type World } from '../../src/testenv/index.js';
+import {
+  createWorld,
+  decodeJwtClaims,
+  decodeVaultToken,
+  type World,
+} from '../../src/testenv/index.js';
 
 // The HTCondor/htgettoken doubles: contract checks (exit 97), call log, files, knobs.
 
@@ -30,14 +35,22 @@ function storerEnv(schedd: string, extra: Record<string, string> = {}): Record<s
 
 /** Recipe F environment for a direct (get-token) htgettoken call. */
 function getTokenEnv(): Record<string, string> {
-  return { ...world.env, KRB5CCNAME: CC, _condor_COLLECTOR_HOST: '', HTGETTOKENOPTS: `--vaulttokenminttl=10s --credkey=${credkey()}` };
+  return {
+    ...world.env,
+    KRB5CCNAME: CC,
+    _condor_COLLECTOR_HOST: '',
+    HTGETTOKENOPTS: `--vaulttokenminttl=10s --credkey=${credkey()}`,
+  };
 }
 
 function tmpFile(name: string): string {
   return path.join(world.tmpDir, name);
 }
 
-async function expectViolation(argv: string[], env: Record<string, string> = world.env): Promise<string> {
+async function expectViolation(
+  argv: string[],
+  env: Record<string, string> = world.env,
+): Promise<string> {
   const r = await world.run(argv, { env });
   expect(r.code).toBe(97);
   expect(r.stderr).toMatch(/^mtfake-contract: /);
@@ -52,7 +65,9 @@ beforeAll(async () => {
   mkdirSync(krbDir, { mode: 0o700 });
   chownSync(krbDir, uid, world.runUser.gid);
   const svc = world.services.dune_production!;
-  const r = await world.run(['kinit', '-k', '-t', svc.keytab, svc.principal], { env: { ...world.env, KRB5CCNAME: CC } });
+  const r = await world.run(['kinit', '-k', '-t', svc.keytab, svc.principal], {
+    env: { ...world.env, KRB5CCNAME: CC },
+  });
   expect(r.code).toBe(0);
 });
 
@@ -73,7 +88,15 @@ describe('condor_status', () => {
     expect(r.stdout).toBe(
       'MyType = "Scheduler"\nName = "schedd1.test"\n\nMyType = "Scheduler"\nName = "schedd2.test"\nTotalRunningJobs = 3\n',
     );
-    const c = await world.run(['condor_status', '-pool', 'collector.test', '-constraint', 'IsProd =?= true', '-schedd', '-long']);
+    const c = await world.run([
+      'condor_status',
+      '-pool',
+      'collector.test',
+      '-constraint',
+      'IsProd =?= true',
+      '-schedd',
+      '-long',
+    ]);
     expect(c.stdout).toContain('Name = "prod.test"');
     const calls = world.doubles.calls('condor_status');
     expect(calls.map((x) => x.argv)).toEqual([
@@ -85,9 +108,21 @@ describe('condor_status', () => {
 
   it('rejects a wrong argv with 97; fail/malformed modes behave like the real tool', async () => {
     await expectViolation(['condor_status', '-pool', 'collector.test', '-long']);
-    world.doubles.setTool('condor_status', { rules: [{ pool: 'bad.test', mode: 'malformed' }], mode: 'fail' });
-    const failed = await world.run(['condor_status', '-pool', 'collector.test', '-schedd', '-long']);
-    expect(failed).toMatchObject({ code: 1, stderr: "Error: Couldn't contact the condor_collector on collector.test.\n" });
+    world.doubles.setTool('condor_status', {
+      rules: [{ pool: 'bad.test', mode: 'malformed' }],
+      mode: 'fail',
+    });
+    const failed = await world.run([
+      'condor_status',
+      '-pool',
+      'collector.test',
+      '-schedd',
+      '-long',
+    ]);
+    expect(failed).toMatchObject({
+      code: 1,
+      stderr: "Error: Couldn't contact the condor_collector on collector.test.\n",
+    });
     const bad = await world.run(['condor_status', '-pool', 'bad.test', '-schedd', '-long']);
     expect(bad.code).toBe(0);
     expect(bad.stdout).toContain('this line has no equals sign');
@@ -107,23 +142,43 @@ describe('condor_config_val', () => {
     await expectViolation(['condor_config_val', 'COLLECTOR_HOST']);
     world.doubles.set({ condorConfig: {} });
     const undefinedName = await world.run(['condor_config_val', 'SEC_CREDENTIAL_GETTOKEN_OPTS']);
-    expect(undefinedName).toMatchObject({ code: 1, stdout: '', stderr: 'Not defined: SEC_CREDENTIAL_GETTOKEN_OPTS\n' });
+    expect(undefinedName).toMatchObject({
+      code: 1,
+      stdout: '',
+      stderr: 'Not defined: SEC_CREDENTIAL_GETTOKEN_OPTS\n',
+    });
   });
 });
 
 describe('condor_store_cred', () => {
   it('needs the credd and collector in its environment (97), answers query-oauth 1 when nothing is stored', async () => {
     await expectViolation(['condor_store_cred', 'query-oauth', '-s', 'dune_production']);
-    const q = await world.run(['condor_store_cred', 'query-oauth', '-s', 'dune_production'], { env: storerEnv('empty.test') });
+    const q = await world.run(['condor_store_cred', 'query-oauth', '-s', 'dune_production'], {
+      env: storerEnv('empty.test'),
+    });
     expect(q.code).toBe(1);
-    const usage = await world.run(['condor_store_cred', 'frobnicate', '-s', 'x'], { env: storerEnv('empty.test') });
+    const usage = await world.run(['condor_store_cred', 'frobnicate', '-s', 'x'], {
+      env: storerEnv('empty.test'),
+    });
     expect(usage.code).toBe(1);
   });
 });
 
 describe('htgettoken (direct get-token call)', () => {
   it('writes a tagged hvs. vault token and a WLCG bearer JWT, 0600 with a newline', async () => {
-    const argv = ['htgettoken', '-a', 'vault.test', '-i', 'dune', '--vaulttokenfile', '/tmp/gt_vault', '-o', '/tmp/gt_bearer', '--role', 'production'];
+    const argv = [
+      'htgettoken',
+      '-a',
+      'vault.test',
+      '-i',
+      'dune',
+      '--vaulttokenfile',
+      '/tmp/gt_vault',
+      '-o',
+      '/tmp/gt_bearer',
+      '--role',
+      'production',
+    ];
     const r = await world.run(argv, { env: getTokenEnv() });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
@@ -142,15 +197,52 @@ describe('htgettoken (direct get-token call)', () => {
   });
 
   it('rejects a wrong argv or a wrong environment with 97', async () => {
-    await expectViolation(['htgettoken', '-a', 'vault.test', '-i', 'dune', '--vaulttokenfile', '/tmp/v', '-o', '/tmp/b'], getTokenEnv());
     await expectViolation(
-      ['htgettoken', '-a', 'vault.test', '-i', 'dune', '--vaulttokenfile', '/tmp/v', '-o', '/tmp/b', '--role', 'production'],
+      [
+        'htgettoken',
+        '-a',
+        'vault.test',
+        '-i',
+        'dune',
+        '--vaulttokenfile',
+        '/tmp/v',
+        '-o',
+        '/tmp/b',
+      ],
+      getTokenEnv(),
+    );
+    await expectViolation(
+      [
+        'htgettoken',
+        '-a',
+        'vault.test',
+        '-i',
+        'dune',
+        '--vaulttokenfile',
+        '/tmp/v',
+        '-o',
+        '/tmp/b',
+        '--role',
+        'production',
+      ],
       { ...getTokenEnv(), _condor_CREDD_HOST: 'schedd1.test' },
     );
   });
 
   it('forbidden-legacy prints the 403 text; badbearer writes a non-JWT', async () => {
-    const argv = ['htgettoken', '-a', 'vault.test', '-i', 'dune', '--vaulttokenfile', '/tmp/gt2_vault', '-o', '/tmp/gt2_bearer', '--role', 'production'];
+    const argv = [
+      'htgettoken',
+      '-a',
+      'vault.test',
+      '-i',
+      'dune',
+      '--vaulttokenfile',
+      '/tmp/gt2_vault',
+      '-o',
+      '/tmp/gt2_bearer',
+      '--role',
+      'production',
+    ];
     world.doubles.setTool('htgettoken', 'forbidden-legacy');
     const f = await world.run(argv, { env: getTokenEnv() });
     expect(f.code).toBe(1);
@@ -166,7 +258,9 @@ describe('htgettoken (direct get-token call)', () => {
 describe('condor_vault_storer', () => {
   it('flow mode reproduces the real file choreography and stores the credential in the credd', async () => {
     const before = world.doubles.calls().length;
-    const r = await world.run(['condor_vault_storer', 'dune_production'], { env: storerEnv('schedd1.test') });
+    const r = await world.run(['condor_vault_storer', 'dune_production'], {
+      env: storerEnv('schedd1.test'),
+    });
     expect(r.stderr).toBe('');
     expect(r.code).toBe(0);
     const service = readFileSync(tmpFile(`vt_u${uid}-dune_production`), 'utf8');
@@ -174,9 +268,24 @@ describe('condor_vault_storer', () => {
     expect(readFileSync(tmpFile(`vt_u${uid}`), 'utf8')).toBe(service);
     expect(existsSync(tmpFile(`bt_u${uid}-dune_production`))).toBe(true);
     expect(existsSync(tmpFile(`bt_u${uid}`))).toBe(true);
-    const cred = JSON.parse(readFileSync(path.join(world.doubles.creddDir, 'schedd1.test', world.runUser.name, 'dune_production.top'), 'utf8'));
-    expect(cred.vault_url).toBe(`https://vault.test:8200/v1/secret/oauth-dune/creds/${credkey()}:production`);
-    const tools = world.doubles.calls().slice(before).map((c) => `${c.tool} ${c.argv[0]}`);
+    const cred = JSON.parse(
+      readFileSync(
+        path.join(
+          world.doubles.creddDir,
+          'schedd1.test',
+          world.runUser.name,
+          'dune_production.top',
+        ),
+        'utf8',
+      ),
+    );
+    expect(cred.vault_url).toBe(
+      `https://vault.test:8200/v1/secret/oauth-dune/creds/${credkey()}:production`,
+    );
+    const tools = world.doubles
+      .calls()
+      .slice(before)
+      .map((c) => `${c.tool} ${c.argv[0]}`);
     expect(tools).toEqual([
       'condor_config_val SEC_CREDENTIAL_GETTOKEN_OPTS',
       'condor_store_cred query-oauth',
@@ -190,7 +299,9 @@ describe('condor_vault_storer', () => {
   it('a second call with a still-valid staged token stores nothing new', async () => {
     const staged = readFileSync(tmpFile(`vt_u${uid}-dune_production`), 'utf8');
     const before = world.doubles.calls().length;
-    const r = await world.run(['condor_vault_storer', 'dune_production'], { env: storerEnv('schedd1.test') });
+    const r = await world.run(['condor_vault_storer', 'dune_production'], {
+      env: storerEnv('schedd1.test'),
+    });
     expect(r.code).toBe(0);
     expect(readFileSync(tmpFile(`vt_u${uid}-dune_production`), 'utf8')).toBe(staged);
     const storer = world.doubles.calls().slice(before).at(-1)!;
@@ -199,14 +310,20 @@ describe('condor_vault_storer', () => {
   });
 
   it('tokens are distinct per schedd, so a token in the wrong file is detectable', async () => {
-    const r = await world.run(['condor_vault_storer', 'dune_production'], { env: storerEnv('schedd2.test') });
+    const r = await world.run(['condor_vault_storer', 'dune_production'], {
+      env: storerEnv('schedd2.test'),
+    });
     expect(r.code).toBe(0);
-    expect(decodeVaultToken(readFileSync(tmpFile(`vt_u${uid}-dune_production`), 'utf8'))?.tag).toBe('dune_production@schedd2.test');
+    expect(decodeVaultToken(readFileSync(tmpFile(`vt_u${uid}-dune_production`), 'utf8'))?.tag).toBe(
+      'dune_production@schedd2.test',
+    );
   });
 
   it('without Kerberos auth it prints the auth-needed text and fails like the real script', async () => {
     world.doubles.setTool('htgettoken', { rules: [{ schedd: 'noauth.test', mode: 'noauth' }] });
-    const r = await world.run(['condor_vault_storer', 'dune_production'], { env: storerEnv('noauth.test') });
+    const r = await world.run(['condor_vault_storer', 'dune_production'], {
+      env: storerEnv('noauth.test'),
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('Authentication needed for dune_production\n');
     expect(r.stderr).toContain('condor_vault_storer: htgettoken failed\n');
@@ -214,48 +331,79 @@ describe('condor_vault_storer', () => {
   });
 
   it('rejects flags, extra words and an incomplete environment with 97', async () => {
-    await expectViolation(['condor_vault_storer', '-v', 'dune_production'], storerEnv('schedd1.test'));
+    await expectViolation(
+      ['condor_vault_storer', '-v', 'dune_production'],
+      storerEnv('schedd1.test'),
+    );
     const env = storerEnv('schedd1.test');
     delete env._condor_COLLECTOR_HOST;
     await expectViolation(['condor_vault_storer', 'dune_production'], env);
-    await expectViolation(['condor_vault_storer', 'dune_production'], storerEnv('schedd1.test', { _condor_SEC_CREDENTIAL_GETTOKEN_OPTS: '-x -a vault.test' }));
+    await expectViolation(
+      ['condor_vault_storer', 'dune_production'],
+      storerEnv('schedd1.test', { _condor_SEC_CREDENTIAL_GETTOKEN_OPTS: '-x -a vault.test' }),
+    );
   });
 
   it('two underscores fail in flow mode with the real message', async () => {
-    const r = await world.run(['condor_vault_storer', 'dune_pro_x'], { env: storerEnv('schedd1.test') });
+    const r = await world.run(['condor_vault_storer', 'dune_pro_x'], {
+      env: storerEnv('schedd1.test'),
+    });
     expect(r.code).toBe(1);
     expect(r.stderr).toContain('Only one underscore allowed in use_oauth_services name');
   });
 
   it('seq consumes one mode per call; ok-notoken writes nothing; emptytoken an empty file', async () => {
     world.doubles.setTool('condor_vault_storer', { seq: ['fail', 'ok-notoken', 'emptytoken'] });
-    const first = await world.run(['condor_vault_storer', 'mu2e_production'], { env: storerEnv('schedd1.test') });
+    const first = await world.run(['condor_vault_storer', 'mu2e_production'], {
+      env: storerEnv('schedd1.test'),
+    });
     expect(first.code).toBe(1);
     expect(first.stderr).toContain('Failed to store condor credentials for mu2e_production');
-    const second = await world.run(['condor_vault_storer', 'mu2e_production'], { env: storerEnv('schedd1.test') });
+    const second = await world.run(['condor_vault_storer', 'mu2e_production'], {
+      env: storerEnv('schedd1.test'),
+    });
     expect(second.code).toBe(0);
     expect(existsSync(tmpFile(`vt_u${uid}-mu2e_production`))).toBe(false);
-    const third = await world.run(['condor_vault_storer', 'mu2e_production'], { env: storerEnv('schedd1.test') });
+    const third = await world.run(['condor_vault_storer', 'mu2e_production'], {
+      env: storerEnv('schedd1.test'),
+    });
     expect(third.code).toBe(0);
     expect(readFileSync(tmpFile(`vt_u${uid}-mu2e_production`), 'utf8')).toBe('');
-    expect(world.doubles.calls('condor_vault_storer').slice(-3).map((c) => c.mode)).toEqual(['fail', 'ok-notoken', 'emptytoken']);
+    expect(
+      world.doubles
+        .calls('condor_vault_storer')
+        .slice(-3)
+        .map((c) => c.mode),
+    ).toEqual(['fail', 'ok-notoken', 'emptytoken']);
     world.doubles.setTool('condor_vault_storer', {});
   });
 
   it('hang is killed at the deadline; hang-hold leaves a recorded grandchild holding the pipes', async () => {
     world.doubles.setTool('condor_vault_storer', 'hang');
-    const hung = await world.run(['condor_vault_storer', 'dune_production'], { env: storerEnv('schedd1.test'), timeoutMs: 1500 });
+    const hung = await world.run(['condor_vault_storer', 'dune_production'], {
+      env: storerEnv('schedd1.test'),
+      timeoutMs: 1500,
+    });
     expect(hung.signal).toBe('SIGKILL');
-    expect(world.doubles.calls('condor_vault_storer').at(-1)).toMatchObject({ hung: true, exit: null, mode: 'hang' });
+    expect(world.doubles.calls('condor_vault_storer').at(-1)).toMatchObject({
+      hung: true,
+      exit: null,
+      mode: 'hang',
+    });
 
     world.doubles.setTool('condor_vault_storer', 'hang-hold');
-    const child = spawn(world.wrap(['condor_vault_storer', 'dune_production'])[0]!, world.wrap(['condor_vault_storer', 'dune_production']).slice(1), {
-      env: storerEnv('schedd1.test'),
-      stdio: ['ignore', 'pipe', 'pipe'],
-      detached: true,
-    });
+    const child = spawn(
+      world.wrap(['condor_vault_storer', 'dune_production'])[0]!,
+      world.wrap(['condor_vault_storer', 'dune_production']).slice(1),
+      {
+        env: storerEnv('schedd1.test'),
+        stdio: ['ignore', 'pipe', 'pipe'],
+        detached: true,
+      },
+    );
     const heldFile = path.join(world.doubles.stateDir, 'held.pids');
-    for (let i = 0; i < 100 && !existsSync(heldFile); i++) await new Promise((r) => setTimeout(r, 50));
+    for (let i = 0; i < 100 && !existsSync(heldFile); i++)
+      await new Promise((r) => setTimeout(r, 50));
     const [pid] = readFileSync(heldFile, 'utf8').trim().split(' ');
     process.kill(-child.pid!, 'SIGKILL');
     await new Promise((r) => child.on('exit', r));

@@ -15,6 +15,7 @@ export default function setup(): () => void {
       ...left.routes.map((r) => `route ${r}`),
       ...left.processes.map((p) => `process ${p.pid}: ${p.cmdline}`),
     ];
-    if (problems.length) throw new Error(`the test suite left test-world resources behind:\n${problems.join('\n')}`);
+    if (problems.length)
+      throw new Error(`the test suite left test-world resources behind:\n${problems.join('\n')}`);
   };
 }

@@ -2,12 +2,22 @@ import { spawn } from 'node:child_process';
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { ensureAccount, leftoverWorldProcesses, provision, reapDeadWorlds, repoRoot, runAs, WORLDS_ROOT } from '../../src/testenv/index.js';
+import {
+  ensureAccount,
+  leftoverWorldProcesses,
+  provision,
+  reapDeadWorlds,
+  repoRoot,
+  runAs,
+  WORLDS_ROOT,
+} from '../../src/testenv/index.js';
 
 // Provisioning and the teardown guarantees that do not depend on a test calling stop().
 
 /** Starts a child process that creates a world, prints its id, and then either exits or waits. */
-function childWorld(behaviour: 'exit' | 'wait'): Promise<{ id: string; pid: number; exited: Promise<number | null> }> {
+function childWorld(
+  behaviour: 'exit' | 'wait',
+): Promise<{ id: string; pid: number; exited: Promise<number | null> }> {
   const script = `
     import { createWorld } from ${JSON.stringify(path.join(repoRoot(), 'src/testenv/index.ts'))};
     const world = await createWorld({ nodes: 1 });
@@ -26,7 +36,9 @@ function childWorld(behaviour: 'exit' | 'wait'): Promise<{ id: string; pid: numb
       const m = /^([0-9a-f]{6})\n/.exec(out);
       if (m?.[1]) resolve({ id: m[1], pid: child.pid!, exited });
     });
-    void exited.then((code) => reject(new Error(`child exited ${code} before creating a world: ${out}`)));
+    void exited.then((code) =>
+      reject(new Error(`child exited ${code} before creating a world: ${out}`)),
+    );
   });
 }
 
@@ -51,14 +63,18 @@ describe('provisioning', () => {
       env: { PATH: '/usr/sbin:/usr/bin:/sbin:/bin', MT_TEST_USER: 'mtnosuchuser' },
     });
     expect(r.code).toBe(1);
-    expect(r.stderr).toBe('provision.sh: account mtnosuchuser is missing and creating it needs root\n');
+    expect(r.stderr).toBe(
+      'provision.sh: account mtnosuchuser is missing and creating it needs root\n',
+    );
   });
 
   it('creates destination accounts sshd accepts (password field *, not locked), idempotently', async () => {
     const a = await ensureAccount('dunepro');
     const b = await ensureAccount('dunepro');
     expect(b).toEqual(a);
-    const shadow = readFileSync('/etc/shadow', 'utf8').split('\n').find((l) => l.startsWith('dunepro:'));
+    const shadow = readFileSync('/etc/shadow', 'utf8')
+      .split('\n')
+      .find((l) => l.startsWith('dunepro:'));
     expect(shadow?.split(':')[1]).toBe('*');
     await expect(ensureAccount('bad name')).rejects.toThrow(/invalid account name/);
   });

@@ -18,7 +18,13 @@ async function kinit(service: string): Promise<void> {
 }
 
 function rsyncArgv(node: string, dest: string, connectTimeout = 5): string[] {
-  return ['rsync', '-e', `/usr/bin/ssh -o ConnectTimeout=${connectTimeout}`, '/tmp/payload', `dunepro@${node}:${dest}`];
+  return [
+    'rsync',
+    '-e',
+    `/usr/bin/ssh -o ConnectTimeout=${connectTimeout}`,
+    '/tmp/payload',
+    `dunepro@${node}:${dest}`,
+  ];
 }
 
 beforeAll(async () => {
@@ -48,10 +54,14 @@ afterAll(async () => {
 describe('Kerberos', () => {
   it('kinit with a generated keytab yields a ticket for the right principal', async () => {
     await kinit('dune_production');
-    const r = await world.run(['klist'], { env: { ...world.env, KRB5CCNAME: ccache('dune_production') } });
+    const r = await world.run(['klist'], {
+      env: { ...world.env, KRB5CCNAME: ccache('dune_production') },
+    });
     expect(r.code).toBe(0);
     expect(r.stdout).toContain(`Default principal: ${world.services.dune_production!.principal}\n`);
-    expect(world.services.dune_production!.principal).toBe(`dunepro/managedtokens/mtworld.test@${world.realm}`);
+    expect(world.services.dune_production!.principal).toBe(
+      `dunepro/managedtokens/mtworld.test@${world.realm}`,
+    );
   });
 
   it('KDC down makes kinit fail fast; back up it works again', async () => {
@@ -183,7 +193,15 @@ describe('nodes', () => {
   it('with --perms --chmod=u=r,go= the remote file is 0400 (external-tools.md §9.30)', async () => {
     const node = world.nodes[0]!;
     const r = await world.run(
-      ['rsync', '-e', '/usr/bin/ssh', '--perms', '--chmod=u=r,go=', '/tmp/payload', `dunepro@${node.name}:/tmp/vt_u42`],
+      [
+        'rsync',
+        '-e',
+        '/usr/bin/ssh',
+        '--perms',
+        '--chmod=u=r,go=',
+        '/tmp/payload',
+        `dunepro@${node.name}:/tmp/vt_u42`,
+      ],
       { env: { ...world.env, KRB5CCNAME: ccache('dune_production') } },
     );
     expect(r.code).toBe(0);
@@ -195,7 +213,9 @@ describe('nodes', () => {
     await node.stopSshd();
     try {
       expect((await world.run(['ping', '-W', '1', '-c', '1', node.name])).code).toBe(0);
-      const r = await world.run(rsyncArgv(node.name, '/tmp/nossh'), { env: { ...world.env, KRB5CCNAME: ccache('dune_production') } });
+      const r = await world.run(rsyncArgv(node.name, '/tmp/nossh'), {
+        env: { ...world.env, KRB5CCNAME: ccache('dune_production') },
+      });
       expect(r.stderr).toContain('Connection refused');
       // rsync reports either its protocol error (12) or ssh's 255, depending on which it notices first.
       expect([12, 255]).toContain(r.code);
@@ -208,13 +228,17 @@ describe('nodes', () => {
     const node = world.nodes[0]!;
     await node.changeHostKey();
     try {
-      const r = await world.run(rsyncArgv(node.name, '/tmp/mismatch'), { env: { ...world.env, KRB5CCNAME: ccache('dune_production') } });
+      const r = await world.run(rsyncArgv(node.name, '/tmp/mismatch'), {
+        env: { ...world.env, KRB5CCNAME: ccache('dune_production') },
+      });
       expect(r.code).toBe(255);
       expect(r.stderr).toContain('Host key verification failed.');
     } finally {
       await node.heal();
     }
-    const ok = await world.run(rsyncArgv(node.name, '/tmp/afterheal'), { env: { ...world.env, KRB5CCNAME: ccache('dune_production') } });
+    const ok = await world.run(rsyncArgv(node.name, '/tmp/afterheal'), {
+      env: { ...world.env, KRB5CCNAME: ccache('dune_production') },
+    });
     expect(ok.code).toBe(0);
   });
 

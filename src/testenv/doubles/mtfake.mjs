@@ -19,8 +19,24 @@ const STATE = KNOBS.stateDir;
 const EUID = process.geteuid();
 const ENV = process.env;
 const VIA_STORER = ENV.MTFAKE_VIA_STORER === '1';
-const MANAGED = ['KRB5CCNAME', '_condor_CREDD_HOST', '_condor_COLLECTOR_HOST', 'HTGETTOKENOPTS', '_condor_SEC_CREDENTIAL_GETTOKEN_OPTS'];
-const LOGGED_ENV = [...MANAGED, 'KRB5_CONFIG', 'KRB5_KTNAME', 'XDG_RUNTIME_DIR', 'BEARER_TOKEN_FILE', 'PATH', 'HOME', 'TMPDIR', 'MTFAKE_VIA_STORER'];
+const MANAGED = [
+  'KRB5CCNAME',
+  '_condor_CREDD_HOST',
+  '_condor_COLLECTOR_HOST',
+  'HTGETTOKENOPTS',
+  '_condor_SEC_CREDENTIAL_GETTOKEN_OPTS',
+];
+const LOGGED_ENV = [
+  ...MANAGED,
+  'KRB5_CONFIG',
+  'KRB5_KTNAME',
+  'XDG_RUNTIME_DIR',
+  'BEARER_TOKEN_FILE',
+  'PATH',
+  'HOME',
+  'TMPDIR',
+  'MTFAKE_VIA_STORER',
+];
 
 const record = {
   tool: TOOL,
@@ -48,7 +64,7 @@ function safe(fn, fallback) {
 
 function write(fd, text) {
   const buf = Buffer.from(text);
-  for (let off = 0; off < buf.length; ) {
+  for (let off = 0; off < buf.length;) {
     try {
       off += fs.writeSync(fd, buf, off);
     } catch (err) {
@@ -79,14 +95,18 @@ function fileFacts(file) {
   const content = safe(() => fs.readFileSync(file), null);
   if (content === null) return null;
   const text = content.toString('utf8').trim();
-  const facts = { sha256: createHash('sha256').update(content).digest('hex'), size: content.length };
+  const facts = {
+    sha256: createHash('sha256').update(content).digest('hex'),
+    size: content.length,
+  };
   const decoded = decodeVaultToken(text);
   if (decoded) facts.tag = decoded.tag;
   return facts;
 }
 
 function noteFile(label, file) {
-  if (file && !file.startsWith('/dev/')) record.files[label] = { path: file, ...(fileFacts(file) ?? { absent: true }) };
+  if (file && !file.startsWith('/dev/'))
+    record.files[label] = { path: file, ...(fileFacts(file) ?? { absent: true }) };
 }
 
 // ---------- modes ----------
@@ -120,7 +140,10 @@ function sleepSync(seconds) {
 function hangForever(holdGrandchild) {
   if (holdGrandchild) {
     // A grandchild that inherits stdout/stderr and escapes the double's process group (external-tools.md §2.5).
-    const child = spawn('/bin/sleep', ['3600'], { stdio: ['ignore', 'inherit', 'inherit'], detached: true });
+    const child = spawn('/bin/sleep', ['3600'], {
+      stdio: ['ignore', 'inherit', 'inherit'],
+      detached: true,
+    });
     const stat = safe(() => fs.readFileSync(`/proc/${child.pid}/stat`, 'utf8'), '');
     const start = stat.slice(stat.lastIndexOf(')') + 2).split(' ')[19] ?? '';
     fs.appendFileSync(path.join(STATE, 'held.pids'), `${child.pid} ${start}\n`);
@@ -148,12 +171,14 @@ function applyUniversal(mode, afterSlow) {
 }
 
 function requireNullStdin() {
-  if (STRICT && !VIA_STORER && record.stdin !== '/dev/null') violation(`stdin must be /dev/null, got ${record.stdin}`);
+  if (STRICT && !VIA_STORER && record.stdin !== '/dev/null')
+    violation(`stdin must be /dev/null, got ${record.stdin}`);
 }
 
 function requireFileCache() {
   const cc = ENV.KRB5CCNAME ?? '';
-  if (!cc.startsWith('FILE:')) violation(`KRB5CCNAME must be FILE:<path>, got ${JSON.stringify(ENV.KRB5CCNAME)}`);
+  if (!cc.startsWith('FILE:'))
+    violation(`KRB5CCNAME must be FILE:<path>, got ${JSON.stringify(ENV.KRB5CCNAME)}`);
   if (!fs.existsSync(cc.slice(5))) violation(`KRB5CCNAME names a missing file ${cc.slice(5)}`);
 }
 
@@ -188,7 +213,8 @@ function makeBearer({ issuer, role, credkey, tag, variant }) {
     iat: expired ? now - 7200 : now,
     nbf: expired ? now - 7200 : now,
     jti: randomUUID(),
-    scope: 'compute.create compute.read compute.cancel compute.modify storage.read:/ storage.create:/',
+    scope:
+      'compute.create compute.read compute.cancel compute.modify storage.read:/ storage.create:/',
     'wlcg.ver': '1.0',
     'wlcg.groups': [`/${groupsOf}`, `/${groupsOf}/${role}`],
     'mtfake.tag': tag,
@@ -246,7 +272,9 @@ function shellSplit(text) {
 function condorConfigVal() {
   requireNullStdin();
   if (STRICT && !(ARGV.length === 1 && ARGV[0] === 'SEC_CREDENTIAL_GETTOKEN_OPTS')) {
-    violation(`condor_config_val argv must be [SEC_CREDENTIAL_GETTOKEN_OPTS], got ${JSON.stringify(ARGV)}`);
+    violation(
+      `condor_config_val argv must be [SEC_CREDENTIAL_GETTOKEN_OPTS], got ${JSON.stringify(ARGV)}`,
+    );
   }
   const mode = applyUniversal(chooseMode({}, 'ok'), 'ok');
   if (mode === 'fail') {
@@ -263,7 +291,8 @@ function condorConfigVal() {
   }
   const values = [];
   for (const name of ARGV) {
-    const value = ENV[`_condor_${name}`] ?? ENV[`_CONDOR_${name}`] ?? (KNOBS.condorConfig ?? {})[name];
+    const value =
+      ENV[`_condor_${name}`] ?? ENV[`_CONDOR_${name}`] ?? (KNOBS.condorConfig ?? {})[name];
     if (value === undefined) {
       err(`Not defined: ${name}\n`);
       finish(1);
@@ -291,14 +320,22 @@ function condorStatus() {
   requireNullStdin();
   const okShape =
     (ARGV.length === 4 && ARGV[0] === '-pool' && ARGV[2] === '-schedd' && ARGV[3] === '-long') ||
-    (ARGV.length === 6 && ARGV[0] === '-pool' && ARGV[2] === '-constraint' && ARGV[4] === '-schedd' && ARGV[5] === '-long');
-  if (STRICT && !okShape) violation(`condor_status argv must be -pool P [-constraint C] -schedd -long, got ${JSON.stringify(ARGV)}`);
+    (ARGV.length === 6 &&
+      ARGV[0] === '-pool' &&
+      ARGV[2] === '-constraint' &&
+      ARGV[4] === '-schedd' &&
+      ARGV[5] === '-long');
+  if (STRICT && !okShape)
+    violation(
+      `condor_status argv must be -pool P [-constraint C] -schedd -long, got ${JSON.stringify(ARGV)}`,
+    );
   const pool = ARGV[ARGV.indexOf('-pool') + 1] ?? '';
   const ci = ARGV.indexOf('-constraint');
   const constraint = ci >= 0 ? ARGV[ci + 1] : undefined;
   const mode = applyUniversal(chooseMode({ pool }, 'ok'), 'ok');
   const fixtures = KNOBS.statusAds ?? {};
-  const ads = (constraint !== undefined ? fixtures[`${pool}|${constraint}`] : undefined) ?? fixtures[pool];
+  const ads =
+    (constraint !== undefined ? fixtures[`${pool}|${constraint}`] : undefined) ?? fixtures[pool];
   if (mode === 'fail' || (mode === 'ok' && ads === undefined)) {
     err(`Error: Couldn't contact the condor_collector on ${pool}.\n`);
     finish(1);
@@ -327,7 +364,9 @@ function condorStoreCred() {
     const flag = rest[i];
     if (['-s', '-i', '-S', '-A'].includes(flag) && i + 1 < rest.length) opts[flag] = rest[++i];
     else {
-      err(`Usage: condor_store_cred [add-oauth|query-oauth|delete-oauth] -s service ...\nunexpected ${flag}\n`);
+      err(
+        `Usage: condor_store_cred [add-oauth|query-oauth|delete-oauth] -s service ...\nunexpected ${flag}\n`,
+      );
       finish(1);
     }
   }
@@ -341,7 +380,12 @@ function condorStoreCred() {
     violation('condor_store_cred needs non-empty _condor_CREDD_HOST and _condor_COLLECTOR_HOST');
   }
   const mode = applyUniversal(chooseMode({ service, schedd: credd }, 'ok'), 'ok');
-  const file = path.join(KNOBS.creddDir, credd || 'default', os.userInfo().username, `${service}.top`);
+  const file = path.join(
+    KNOBS.creddDir,
+    credd || 'default',
+    os.userInfo().username,
+    `${service}.top`,
+  );
   noteFile('credential', file);
   if (mode === 'fail') {
     err('failed to store credential\n');
@@ -365,7 +409,9 @@ function condorStoreCred() {
   const input = safe(() => fs.readFileSync(0, 'utf8'), '');
   const cred = safe(() => JSON.parse(input), null);
   if (!cred || typeof cred.vault_token !== 'string' || typeof cred.vault_url !== 'string') {
-    err('condor_store_cred: credential on stdin is not a JSON object with vault_token and vault_url\n');
+    err(
+      'condor_store_cred: credential on stdin is not a JSON object with vault_token and vault_url\n',
+    );
     finish(1);
   }
   record.oddToken = !cred.vault_token.startsWith('hvs.') && !cred.vault_token.startsWith('s.');
@@ -378,14 +424,35 @@ function condorStoreCred() {
 // ---------- htgettoken ----------
 
 const HTG_VALUE_OPTS = {
-  '-a': 'vaultserver', '--vaultserver': 'vaultserver', '-i': 'issuer', '--issuer': 'issuer', '-r': 'role', '--role': 'role',
-  '--vaulttokenfile': 'vaulttokenfile', '--vaulttokeninfile': 'vaulttokeninfile', '--vaulttokenttl': 'vaulttokenttl',
-  '--vaulttokenminttl': 'vaulttokenminttl', '--credkey': 'credkey', '-o': 'outfile', '--outfile': 'outfile',
-  '--scopes': 'scopes', '--audience': 'audience', '--minsecs': 'minsecs',
+  '-a': 'vaultserver',
+  '--vaultserver': 'vaultserver',
+  '-i': 'issuer',
+  '--issuer': 'issuer',
+  '-r': 'role',
+  '--role': 'role',
+  '--vaulttokenfile': 'vaulttokenfile',
+  '--vaulttokeninfile': 'vaulttokeninfile',
+  '--vaulttokenttl': 'vaulttokenttl',
+  '--vaulttokenminttl': 'vaulttokenminttl',
+  '--credkey': 'credkey',
+  '-o': 'outfile',
+  '--outfile': 'outfile',
+  '--scopes': 'scopes',
+  '--audience': 'audience',
+  '--minsecs': 'minsecs',
 };
 const HTG_FLAG_OPTS = {
-  '--showbearerurl': 'showbearerurl', '--nobearertoken': 'nobearertoken', '--nooidc': 'nooidc', '--nokerberos': 'nokerberos',
-  '--nossh': 'nossh', '-q': 'quiet', '--quiet': 'quiet', '-v': 'verbose', '--verbose': 'verbose', '-d': 'debug', '--debug': 'debug',
+  '--showbearerurl': 'showbearerurl',
+  '--nobearertoken': 'nobearertoken',
+  '--nooidc': 'nooidc',
+  '--nokerberos': 'nokerberos',
+  '--nossh': 'nossh',
+  '-q': 'quiet',
+  '--quiet': 'quiet',
+  '-v': 'verbose',
+  '--verbose': 'verbose',
+  '-d': 'debug',
+  '--debug': 'debug',
 };
 
 function parseHtgArgs(words, into) {
@@ -422,18 +489,30 @@ function checkDirectHtgettokenCall() {
   const a = ARGV;
   const fixed = a[0] === '-a' && a[2] === '-i' && a[4] === '--vaulttokenfile' && a[6] === '-o';
   const exact =
-    fixed && ((a.length === 10 && a[8] === '--role') || (a.length === 11 && a[8] === '--verbose' && a[9] === '--role'));
-  if (!exact) violation(`direct htgettoken argv must be -a V -i I --vaulttokenfile P -o B [--verbose] --role R, got ${JSON.stringify(a)}`);
-  if (ENV._condor_COLLECTOR_HOST !== '') violation('direct htgettoken needs _condor_COLLECTOR_HOST present and empty');
+    fixed &&
+    ((a.length === 10 && a[8] === '--role') ||
+      (a.length === 11 && a[8] === '--verbose' && a[9] === '--role'));
+  if (!exact)
+    violation(
+      `direct htgettoken argv must be -a V -i I --vaulttokenfile P -o B [--verbose] --role R, got ${JSON.stringify(a)}`,
+    );
+  if (ENV._condor_COLLECTOR_HOST !== '')
+    violation('direct htgettoken needs _condor_COLLECTOR_HOST present and empty');
   if ('_condor_CREDD_HOST' in ENV) violation('direct htgettoken must not get _condor_CREDD_HOST');
-  if ('_condor_SEC_CREDENTIAL_GETTOKEN_OPTS' in ENV) violation('direct htgettoken must not get _condor_SEC_CREDENTIAL_GETTOKEN_OPTS');
-  if (!(ENV.HTGETTOKENOPTS ?? '').includes('--credkey=')) violation('HTGETTOKENOPTS must contain --credkey=');
+  if ('_condor_SEC_CREDENTIAL_GETTOKEN_OPTS' in ENV)
+    violation('direct htgettoken must not get _condor_SEC_CREDENTIAL_GETTOKEN_OPTS');
+  if (!(ENV.HTGETTOKENOPTS ?? '').includes('--credkey='))
+    violation('HTGETTOKENOPTS must contain --credkey=');
   requireFileCache();
 }
 
 /** Runs the real klist against the inherited cache; returns the default principal or null. */
 function kerberosPrincipal() {
-  const r = spawnSync(KNOBS.realKlist ?? '/usr/bin/klist', [], { env: ENV, encoding: 'utf8', stdio: ['ignore', 'pipe', 'pipe'] });
+  const r = spawnSync(KNOBS.realKlist ?? '/usr/bin/klist', [], {
+    env: ENV,
+    encoding: 'utf8',
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
   if (r.status !== 0) return null;
   const m = /Default principal: (.+)/.exec(r.stdout);
   return m ? m[1].trim() : null;
@@ -448,7 +527,10 @@ function htgettoken() {
   const role = o.role ?? 'default';
   const credd = ENV._condor_CREDD_HOST || '';
   const tag = `${issuer}_${role}${credd ? `@${credd}` : ''}`;
-  const mode = applyUniversal(chooseMode({ issuer, role, service: `${issuer}_${role}`, schedd: credd || undefined }, 'ok'), 'ok');
+  const mode = applyUniversal(
+    chooseMode({ issuer, role, service: `${issuer}_${role}`, schedd: credd || undefined }, 'ok'),
+    'ok',
+  );
   const say = (msg) => {
     if (!o.quiet) err(`htgettoken: ${msg}\n`);
   };
@@ -481,14 +563,20 @@ function htgettoken() {
     say('cannot do --showbearerurl because credkey is not known');
     finish(1);
   }
-  const outFile = o.outfile ?? ENV.BEARER_TOKEN_FILE ?? `${ENV.XDG_RUNTIME_DIR || '/tmp'}/bt_u${EUID}`;
+  const outFile =
+    o.outfile ?? ENV.BEARER_TOKEN_FILE ?? `${ENV.XDG_RUNTIME_DIR || '/tmp'}/bt_u${EUID}`;
   noteFile('vaulttokeninfile', inFile);
   noteFile('vaulttokenfile', vaultTokenFile);
   noteFile('outfile', outFile);
 
   if (mode === 'forbidden' || mode === 'forbidden-legacy') {
-    const detail = mode === 'forbidden' ? 'HTTPError: Forbidden: permission denied' : 'HTTP Error 403: Forbidden: permission denied';
-    say(`Kerberos negotiate with ${server}/v1/auth/kerberos-${issuer}_${role}/login failed: ${detail}`);
+    const detail =
+      mode === 'forbidden'
+        ? 'HTTPError: Forbidden: permission denied'
+        : 'HTTP Error 403: Forbidden: permission denied';
+    say(
+      `Kerberos negotiate with ${server}/v1/auth/kerberos-${issuer}_${role}/login failed: ${detail}`,
+    );
     finish(1);
   }
   if (mode === 'polltimeout') {
@@ -502,8 +590,12 @@ function htgettoken() {
 
   const badVault = mode === 'badvault';
   const now = Math.floor(Date.now() / 1000);
-  const incoming = inFile === '/dev/stdin' ? safe(() => fs.readFileSync(0, 'utf8'), '').trim() : safe(() => fs.readFileSync(inFile, 'utf8'), '').trim();
-  const decoded = badVault && incoming === 'garbage' ? { exp: now + ttl } : decodeVaultToken(incoming);
+  const incoming =
+    inFile === '/dev/stdin'
+      ? safe(() => fs.readFileSync(0, 'utf8'), '').trim()
+      : safe(() => fs.readFileSync(inFile, 'utf8'), '').trim();
+  const decoded =
+    badVault && incoming === 'garbage' ? { exp: now + ttl } : decodeVaultToken(incoming);
   let newToken = null;
   if (mode === 'emptyvault') newToken = '';
   else if (inFile === '/dev/stdin') {
@@ -519,7 +611,12 @@ function htgettoken() {
       else {
         const principal = kerberosPrincipal();
         authenticated = principal !== null;
-        if (authenticated && STRICT && o.credkey && principal.replaceAll('@FNAL.GOV', '') !== o.credkey) {
+        if (
+          authenticated &&
+          STRICT &&
+          o.credkey &&
+          principal.replaceAll('@FNAL.GOV', '') !== o.credkey
+        ) {
           violation(`credkey ${o.credkey} does not match the Kerberos principal ${principal}`);
         }
       }
@@ -533,16 +630,19 @@ function htgettoken() {
 
   let stdoutText = '';
   if (newToken !== null) {
-    if (vaultTokenFile.startsWith('/dev/std') || vaultTokenFile.startsWith('/dev/fd')) stdoutText += `${newToken}\n`;
+    if (vaultTokenFile.startsWith('/dev/std') || vaultTokenFile.startsWith('/dev/fd'))
+      stdoutText += `${newToken}\n`;
     else if (newToken === '') fs.writeFileSync(vaultTokenFile, '', { mode: 0o600 });
     else writeTokenFile(vaultTokenFile, newToken);
   }
-  if (o.showbearerurl) stdoutText += `${server}/v1/secret/oauth-${issuer}/creds/${o.credkey}:${role}\n`;
+  if (o.showbearerurl)
+    stdoutText += `${server}/v1/secret/oauth-${issuer}/creds/${o.credkey}:${role}\n`;
   if (!o.nobearertoken) {
     if (mode === 'nobearerfile') fs.rmSync(outFile, { force: true });
     else if (mode === 'badbearer') writeTokenFile(outFile, 'not-a-jwt');
     else if (mode === 'emptybearer') fs.writeFileSync(outFile, '', { mode: 0o600 });
-    else writeTokenFile(outFile, makeBearer({ issuer, role, credkey: o.credkey, tag, variant: mode }));
+    else
+      writeTokenFile(outFile, makeBearer({ issuer, role, credkey: o.credkey, tag, variant: mode }));
   }
   out(stdoutText);
   record.wroteTag = newToken ? (decodeVaultToken(newToken)?.tag ?? null) : null;
@@ -553,7 +653,9 @@ function htgettoken() {
 
 function storerFatal(message) {
   err(`condor_vault_storer: ${message}\n`);
-  err('  Run condor_vault_storer again with -v to see more details,\n  or ask your HTCondor administrator for help.\n');
+  err(
+    '  Run condor_vault_storer again with -v to see more details,\n  or ask your HTCondor administrator for help.\n',
+  );
   finish(1);
 }
 
@@ -561,13 +663,17 @@ function checkStorerContract() {
   if (ARGV.length !== 1 || ARGV[0].startsWith('-') || /[&\s]/.test(ARGV[0])) {
     violation(`condor_vault_storer argv must be exactly [<service>], got ${JSON.stringify(ARGV)}`);
   }
-  for (const name of MANAGED) if (!(name in ENV)) violation(`condor_vault_storer env lacks ${name}`);
+  for (const name of MANAGED)
+    if (!(name in ENV)) violation(`condor_vault_storer env lacks ${name}`);
   if (!ENV._condor_CREDD_HOST) violation('_condor_CREDD_HOST must be non-empty');
   if (!ENV._condor_COLLECTOR_HOST) violation('_condor_COLLECTOR_HOST must be non-empty');
   if (!/^-a [^ ]+$/.test(ENV._condor_SEC_CREDENTIAL_GETTOKEN_OPTS)) {
-    violation(`_condor_SEC_CREDENTIAL_GETTOKEN_OPTS must be exactly "-a <vault>", got ${JSON.stringify(ENV._condor_SEC_CREDENTIAL_GETTOKEN_OPTS)}`);
+    violation(
+      `_condor_SEC_CREDENTIAL_GETTOKEN_OPTS must be exactly "-a <vault>", got ${JSON.stringify(ENV._condor_SEC_CREDENTIAL_GETTOKEN_OPTS)}`,
+    );
   }
-  if (!ENV.HTGETTOKENOPTS.includes('--credkey=')) violation('HTGETTOKENOPTS must contain --credkey=');
+  if (!ENV.HTGETTOKENOPTS.includes('--credkey='))
+    violation('HTGETTOKENOPTS must contain --credkey=');
   requireFileCache();
 }
 
@@ -575,7 +681,11 @@ function runChild(tool, args, opts = {}) {
   const r = spawnSync(tool, args, {
     env: { ...ENV, MTFAKE_VIA_STORER: '1' },
     input: opts.input,
-    stdio: [opts.input === undefined ? 'ignore' : 'pipe', 'pipe', opts.quietStderr ? 'ignore' : 'inherit'],
+    stdio: [
+      opts.input === undefined ? 'ignore' : 'pipe',
+      'pipe',
+      opts.quietStderr ? 'ignore' : 'inherit',
+    ],
     encoding: 'utf8',
   });
   if (r.error) storerFatal(`cannot run ${tool}: ${r.error.message}`);
@@ -619,7 +729,9 @@ function condorVaultStorer() {
     case 'authneeded':
     case 'authneeded-403':
       if (mode === 'authneeded-403') {
-        err(`htgettoken: Kerberos negotiate with https://vault:8200/v1/auth/kerberos-${first}/login failed: HTTP Error 403: Forbidden: permission denied\n`);
+        err(
+          `htgettoken: Kerberos negotiate with https://vault:8200/v1/auth/kerberos-${first}/login failed: HTTP Error 403: Forbidden: permission denied\n`,
+        );
       }
       err(`Authentication needed for ${first}\n`);
       storerFatal('htgettoken failed');
@@ -628,7 +740,9 @@ function condorVaultStorer() {
       storerFatal(`Failed to store condor credentials for ${first}`);
       break;
     case 'mismatch':
-      storerFatal(`Credentials exist that do not match the request for ${first}.\n  They can be removed by\n    condor_store_cred delete-oauth -s ${first}`);
+      storerFatal(
+        `Credentials exist that do not match the request for ${first}.\n  They can be removed by\n    condor_store_cred delete-oauth -s ${first}`,
+      );
       break;
     case 'flow':
       for (const service of services) storerFlow(service.split('&')[0]);
@@ -640,9 +754,12 @@ function condorVaultStorer() {
 }
 
 function storerFlow(service) {
-  const ccv = runChild('condor_config_val', ['SEC_CREDENTIAL_GETTOKEN_OPTS'], { quietStderr: true });
+  const ccv = runChild('condor_config_val', ['SEC_CREDENTIAL_GETTOKEN_OPTS'], {
+    quietStderr: true,
+  });
   const condorOpts = ccv.status === 0 ? ccv.stdout.trim() : '';
-  if (!condorOpts && !ENV.HTGETTOKENOPTS) storerFatal('SEC_CREDENTIAL_GETTOKEN_OPTS is not set and HTGETTOKENOPTS is empty');
+  if (!condorOpts && !ENV.HTGETTOKENOPTS)
+    storerFatal('SEC_CREDENTIAL_GETTOKEN_OPTS is not set and HTGETTOKENOPTS is empty');
   const vt = `/tmp/vt_u${EUID}`;
   const vtService = `${vt}-${service}`;
   const bt = ENV.BEARER_TOKEN_FILE ? null : `${ENV.XDG_RUNTIME_DIR || '/tmp'}/bt_u${EUID}`;
@@ -654,7 +771,8 @@ function storerFlow(service) {
 
   const query = runChild('condor_store_cred', ['query-oauth', '-s', service]);
   if (query.status === 1) fs.rmSync(vtService, { force: true });
-  else if (query.status === 2) storerFatal(`Credentials exist that do not match the request for ${service}`);
+  else if (query.status === 2)
+    storerFatal(`Credentials exist that do not match the request for ${service}`);
   else if (query.status !== 0) storerFatal(`condor_store_cred query-oauth failed for ${service}`);
 
   const firstArgs = [
@@ -677,10 +795,22 @@ function storerFlow(service) {
   if (lines.length === 1) return;
   if (lines.length !== 2) storerFatal(`unexpected output from htgettoken: ${lines.length} lines`);
   const [longLived, bearerUrl] = lines;
-  const tmpBearer = path.join(path.dirname(bt ?? '/tmp/x'), `.mtfake-bt${randomBytes(6).toString('hex')}`);
+  const tmpBearer = path.join(
+    path.dirname(bt ?? '/tmp/x'),
+    `.mtfake-bt${randomBytes(6).toString('hex')}`,
+  );
   const exchange = runChild(
     'htgettoken',
-    [...shellSplit(condorOpts), ...issuerArgs, '-o', tmpBearer, '--vaulttokeninfile=/dev/stdin', `--vaulttokenfile=${vtService}`, '--showbearerurl', '-q'],
+    [
+      ...shellSplit(condorOpts),
+      ...issuerArgs,
+      '-o',
+      tmpBearer,
+      '--vaulttokeninfile=/dev/stdin',
+      `--vaulttokenfile=${vtService}`,
+      '--showbearerurl',
+      '-q',
+    ],
     { input: `${longLived}\n` },
   );
   fs.rmSync(tmpBearer, { force: true });
