@@ -186,7 +186,14 @@ async function sendStakeholderEmail(
   const ok = await trySendEmail(ctx, { to, subject, text });
   ctx.metrics.serviceEmailAttempt(service, ok, (performance.now() - started) / 1000);
   if (!ok) {
-    ctx.log.error({ service }, 'Error sending service email');
+    // Q8 kept: the counters were saved (reset) before this attempt.
+    ctx.log.error(
+      {
+        service,
+        note: 'error counts were already reset; these errors are reported again after a new streak',
+      },
+      'Error sending service email',
+    );
     return 'failed';
   }
   ctx.log.debug({ service }, 'Sent service email');
