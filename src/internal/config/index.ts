@@ -10,6 +10,7 @@ export { defaultSearchDirs, JSONNET_MESSAGE } from './discovery.js';
 export { parseGoDuration } from './duration.js';
 export { splitShellWords } from './shellwords.js';
 export type { SplitResult } from './shellwords.js';
+export type { KeyOrigin } from './template.js';
 export { compileTemplate, TemplateError, ROLE_FILE_TEMPLATE_FIELDS, PRINCIPAL_TEMPLATE_FIELDS, DEFAULT_ROLE_FILE_TEMPLATE } from './template.js';
 export { parseVaultServerOption, credkeyOf, htgettokenOptsFor, splitCollectors, VAULT_SERVER_ENV } from './services.js';
 export { DEFAULT_TIMEOUTS, NO_RETRIES } from './timeouts.js';

@@ -1,4 +1,10 @@
-import type { CompiledTemplate } from './types.js';
+import type { CompiledTemplate, SourcePos } from './types.js';
+
+/** Where a template came from; when given to compileTemplate, errors name it (`FILE:LINE:COL: key: ...`). */
+export interface KeyOrigin {
+  readonly pos: SourcePos;
+  readonly keyPath: string;
+}
 
 /**
  * The template subset of config.md 4.3: literal text plus `{{.Field}}` placeholders (optional spaces, Go
@@ -36,7 +42,18 @@ type Part = { readonly kind: 'text'; text: string } | { readonly kind: 'field'; 
 
 const PLACEHOLDER = /^\{\{(-[ \t\r\n])?[ \t\r\n]*\.([A-Za-z][A-Za-z0-9]*)[ \t\r\n]*([ \t\r\n]-)?\}\}$/;
 
-export function compileTemplate(source: string, allowedFields: readonly string[]): CompiledTemplate {
+export function compileTemplate(source: string, allowedFields: readonly string[], origin?: KeyOrigin): CompiledTemplate {
+  if (origin === undefined) return compileUnnamed(source, allowedFields);
+  try {
+    return compileUnnamed(source, allowedFields);
+  } catch (error) {
+    if (!(error instanceof TemplateError)) throw error;
+    const { file, line, col } = origin.pos;
+    throw new TemplateError(`${file}:${line}:${col}: ${origin.keyPath}: ${error.message}`, error.got, error.offset);
+  }
+}
+
+function compileUnnamed(source: string, allowedFields: readonly string[]): CompiledTemplate {
   const parts: Part[] = [];
   let position = 0;
   let trimNextText = false;

@@ -33,3 +33,12 @@ describe('compileTemplate (config.md 4.3)', () => {
     expect(compileTemplate('{{.Account}}@R', PRINCIPAL_TEMPLATE_FIELDS).render({ Account: "a&b'<c>+" })).toBe("a&b'<c>+@R");
   });
 });
+
+describe('compileTemplate with an origin', () => {
+  it('names file, line, column and key in the error', () => {
+    const origin = { pos: { file: 'managedTokens.yml', line: 42, col: 5 }, keyPath: 'experiments.dune.roles.production.defaultRoleFileDestinationTemplateOverride' };
+    expect(() => compileTemplate('{{printf "%d" .DesiredUID}}', ROLE_FILE_TEMPLATE_FIELDS, origin)).toThrow(
+      'managedTokens.yml:42:5: experiments.dune.roles.production.defaultRoleFileDestinationTemplateOverride: unsupported template action "{{printf \\"%d\\" .DesiredUID}}"; only {{.Field}} placeholders are allowed (Account, DesiredUID, Experiment, Role, Name, UserPrincipal, KeytabPath, ServiceCreddVaultTokenPathRoot, VaultServer)',
+    );
+  });
+});
