@@ -83,9 +83,22 @@ export function runAs(argv: readonly string[], opts: RunAsOptions = {}): Promise
       clearTimeout(timer);
       reject(err);
     });
-    child.on('close', (code, signal) => {
+    let settled = false;
+    const finish = (code: number | null, signal: NodeJS.Signals | null): void => {
+      if (settled) return;
+      settled = true;
       clearTimeout(timer);
       resolve({ code, signal, stdout, stderr });
+    };
+    child.on('close', finish);
+    // A grandchild outside the group (e.g. a double's hang-hold sleeper) may keep the pipes open
+    // long after the child exited: drain for at most a second, then stop waiting.
+    child.on('exit', (code, signal) => {
+      setTimeout(() => {
+        child.stdout.destroy();
+        child.stderr.destroy();
+        finish(code, signal);
+      }, 1_000).unref();
     });
   });
 }

@@ -417,6 +417,16 @@ describe('condor_vault_storer', () => {
     world.doubles.setTool('condor_vault_storer', {});
   });
 
+  it('world.run stops waiting one second after the double was killed, even with held pipes', async () => {
+    world.doubles.setTool('condor_vault_storer', 'hang-hold');
+    const r = await world.run(['condor_vault_storer', 'dune_production'], {
+      env: storerEnv('schedd1.test'),
+      timeoutMs: 1000,
+    });
+    expect(r.signal).toBe('SIGKILL');
+    world.doubles.setTool('condor_vault_storer', {});
+  });
+
   it('every contract violation seen was a deliberate one', () => {
     expect(world.doubles.violations()).toHaveLength(violationsExpected);
   });
