@@ -28,7 +28,8 @@
  *   namespace whose /tmp is bind-mounted to `node.tmpDir`. Faults: `down()` (sshd killed, address
  *   blackholed in the local routing table: ping exits 2, connects fail), `hang()` (SIGSTOP: TCP
  *   connects, no banner), `refuseAuth()` (empty k5login: GSSAPI ok, login refused, rsync 255),
- *   `readOnly()` (/tmp remounted read-only: rsync 23); `heal()` undoes all.
+ *   `readOnly()` (/tmp remounted read-only: rsync 23), `stopSshd()` (pingable, connection refused:
+ *   rsync 12 or 255), `changeHostKey()` (host key mismatch: rsync 255, no prompt); `heal()` undoes all.
  * - `installDoubles()`: condor_status, condor_config_val, condor_vault_storer, condor_store_cred,
  *   htgettoken as one Node script (`doubles/mtfake.mjs`, absolute node in the shebang) symlinked into a
  *   bin dir. Knobs are in `mtfake.json` beside them (found from the script's own path, never from the
@@ -42,7 +43,8 @@
  *   receivers other engineers own) and returns a `World` (see world.ts).
  *
  * ## Decisions
- * - Tests run as root; executables run as `mtuser`. `world.run()` starts them via
+ * - Tests run as root; executables run as `mtuser`. `world.run()` (or `world.wrap(argv)` for callers
+ *   that spawn themselves) starts them via
  *   `nsenter` into the world's *controller* mount namespace (private /tmp = `world.tmpDir`) and
  *   `setpriv` to mtuser. TMPDIR is deliberately NOT in `world.env`: the real condor_vault_storer
  *   hard-codes /tmp while token-push stages at $TMPDIR (external-tools.md §3.5, §6.5); a private /tmp
