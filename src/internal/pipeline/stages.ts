@@ -363,7 +363,10 @@ class PipelineRun {
             s.log.error({ node: r.node, err: r.error }, 'Could not ping node');
           }
         }
-        if (failed.length > 0) input.notifications.send(setupError(s.name.configName, unpingableMessage(failed)));
+        if (failed.length > 0) {
+          s.log.error(unpingableMessage(failed));
+          input.notifications.send(setupError(s.name.configName, unpingableMessage(failed)));
+        }
       }),
     );
     return unpingable;

@@ -1,0 +1,140 @@
+/**
+ * The push stage end to end: real rsync and ssh to the world's kerberized sshd nodes. A logging
+ * shim named `rsync` (first on PATH, it execs /usr/bin/rsync) records every attempt's argv so
+ * retries and the exact command line can be asserted.
+ */
+import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { createWorld, type World } from '../../src/testenv/index.js';
+import { COLLECTOR, FILE_COPIER_OPTIONS, SCHEDD, tokenPushArgv, writeTokenPushConfig, type E2eService } from '../internal/pipeline/world-config.js';
+
+let world: World;
+let shimDir: string;
+let shimLog: string;
+let uid = 8000;
+
+beforeAll(async () => {
+  world = await createWorld({ nodes: 2, services: [{ name: 'dune_production', account: 'dunepro' }] });
+  shimDir = path.join(world.workDir, 'shim');
+  mkdirSync(shimDir, { recursive: true });
+  shimLog = path.join(shimDir, 'rsync.log');
+  writeFileSync(
+    path.join(shimDir, 'rsync'),
+    '#!/bin/bash\n{ printf "%s\\x1f" "$@"; printf "\\n"; } >> "$(dirname "$0")/rsync.log"\nexec /usr/bin/rsync "$@"\n',
+  );
+  chmodSync(path.join(shimDir, 'rsync'), 0o755);
+  writeFileSync(shimLog, '');
+  for (const f of [shimDir, shimLog]) chownSync(f, world.runUser.uid, world.runUser.gid);
+}, 180_000);
+afterAll(async () => {
+  await world?.stop();
+});
+beforeEach(() => {
+  world.doubles.reset();
+  world.doubles.set({ statusAds: { [COLLECTOR]: [{ MyType: 'Scheduler', Name: SCHEDD }] } });
+  writeFileSync(shimLog, '');
+});
+
+function attempts(): string[][] {
+  return readFileSync(shimLog, 'utf8')
+    .split('\n')
+    .filter(Boolean)
+    .map((line) => line.split('\x1f').slice(0, -1));
+}
+
+async function run(extra: Record<string, unknown>, name: string, top: Record<string, unknown> = {}) {
+  const s: E2eService = { experiment: 'dune', role: 'production', account: 'dunepro', uid: ++uid, extra };
+  const cfg = writeTokenPushConfig(world, [s], { name, top });
+  const env = { ...world.env, PATH: `${shimDir}:${world.env['PATH']}` };
+  const result = await world.run(tokenPushArgv(cfg.file), { env, timeoutMs: 120_000 });
+  const debug = readFileSync(path.join(path.dirname(cfg.file), 'token-push.debug.log'), 'utf8');
+  return { s, cfg, result, debug, log: readFileSync(cfg.logFile, 'utf8') };
+}
+
+describe('push stage', () => {
+  it('rsync argv: -e "<ssh> merged options" as one element, fileCopierOptions, source, account@node:dest (checks 44, 45, 9.27, 9.29)', async () => {
+    const out = await run({}, 'argv', { sshOptions: `-o ConnectTimeout=10 ${world.sshOptions}` });
+    expect(out.result.code, out.result.stderr).toBe(0);
+    const all = attempts();
+    expect(all).toHaveLength(3 * world.nodes.length);
+    const node = world.nodes[0]?.name ?? '';
+    const token = all.find((a) => a.at(-1) === `dunepro@${node}:/tmp/vt_u${out.s.uid}`);
+    expect(token?.[0]).toBe('-e');
+    expect(token?.[1]).toMatch(
+      /^\/usr\/bin\/ssh -o ConnectTimeout=10 -o ServerAliveCountMax=1 -o ServerAliveInterval=30 -o Port=\d+ -o UserKnownHostsFile=\S+ -o StrictHostKeyChecking=yes -o GSSAPIAuthentication=yes$/,
+    );
+    expect(token?.slice(2, 4)).toEqual(FILE_COPIER_OPTIONS.split(' '));
+    expect(token?.[4]).toBe(path.join(out.cfg.tokenRoot, `vt_u${world.runUser.uid}-${SCHEDD}-dune_production`));
+    const targets = all.filter((a) => (a.at(-1) ?? '').startsWith(`dunepro@${node}:`)).map((a) => a.at(-1));
+    expect(targets.sort()).toEqual(
+      [`/tmp/default_role_dune_${out.s.uid}`, `/tmp/vt_u${out.s.uid}`, `/tmp/vt_u${out.s.uid}-dune_production`].map((d) => `dunepro@${node}:${d}`),
+    );
+  });
+
+  it('without fileCopierOptions nothing sits between the -e value and the source (check 46)', async () => {
+    const out = await run({}, 'no-copier-options', { fileCopierOptions: '' });
+    expect(out.result.code).toBe(0);
+    for (const a of attempts()) expect(a).toHaveLength(4);
+  });
+
+  it('a failing role-file copy does not fail the service (checks 47, 9.29)', async () => {
+    const out = await run({ defaultRoleFileDestinationTemplateOverride: '/nonexistent-dir/role_{{.DesiredUID}}' }, 'role-fails');
+    expect(out.result.code).toBe(0);
+    expect(out.log).toContain('Successes: dune_production');
+    expect(out.debug).toContain('Could not push role file');
+  });
+
+  it('a pingable node refusing the login gets numRetries extra attempts per token file, the role file one (checks 49, 9.31)', async () => {
+    const bad = world.nodes[1];
+    if (!bad) throw new Error('need 2 nodes');
+    bad.refuseAuth();
+    try {
+      const out = await run({}, 'retries', { workerType: { pushTokens: { numRetries: 2, retrySleep: '1s' } } });
+      expect(out.result.code).toBe(0);
+      const toBad = attempts().filter((a) => (a.at(-1) ?? '').startsWith(`dunepro@${bad.name}:`));
+      const count = (suffix: string): number => toBad.filter((a) => a.at(-1)?.endsWith(suffix)).length;
+      expect(count(`:/tmp/vt_u${out.s.uid}`)).toBe(3);
+      expect(count(`-dune_production`)).toBe(3);
+      expect(count(`default_role_dune_${out.s.uid}`)).toBe(1);
+      expect(out.debug).toContain(`Error pushing vault tokens to destination node ${bad.name}: rsync command failed: exit status 255`);
+      expect(out.log).toContain('Failures: dune_production');
+    } finally {
+      await bad.heal();
+    }
+  });
+
+  it('an unpingable node is tried once per file and named in the ping notification (checks 50, 53, 9.26)', async () => {
+    const bad = world.nodes[1];
+    if (!bad) throw new Error('need 2 nodes');
+    await bad.down();
+    try {
+      const out = await run({}, 'unpingable', { workerType: { pushTokens: { numRetries: 2, retrySleep: '1s' } } });
+      expect(out.result.code).toBe(0);
+      const toBad = attempts().filter((a) => (a.at(-1) ?? '').startsWith(`dunepro@${bad.name}:`));
+      expect(toBad).toHaveLength(3);
+      expect(out.debug).toContain(`Could not ping the following nodes: ${bad.name}`);
+      expect(out.debug).toContain('was not pingable earlier prior to attempt to push tokens');
+      const good = world.nodes[0];
+      expect(good?.readTmp(`vt_u${out.s.uid}-dune_production`)).toBeDefined();
+    } finally {
+      await bad.heal();
+    }
+  });
+
+  it('a node that accepts TCP but never answers ends in a push timeout (9.32)', async () => {
+    const bad = world.nodes[1];
+    if (!bad) throw new Error('need 2 nodes');
+    bad.hang();
+    try {
+      const out = await run({}, 'hung', {
+        timeouts: { globalTimeout: '60s', kerberosTimeout: '10s', vaultStorerTimeout: '20s', pingTimeout: '5s', pushTimeout: '3s' },
+      });
+      expect(out.result.code).toBe(0);
+      expect(out.debug).toContain(`Error pushing vault tokens to destination node ${bad.name}: (timeout error)`);
+      expect(world.nodes[0]?.readTmp(`vt_u${out.s.uid}`)).toBeDefined();
+    } finally {
+      await bad.heal();
+    }
+  });
+});
