@@ -30,13 +30,37 @@ export type RenderedDestination =
  * Renders and checks the remote path of the default-role file: empty, whitespace, quotes, backslashes,
  * NUL or a `..` segment → error (file skipped); relative → warning.
  */
-export function renderRoleFileDestination(service: ServiceSettings, context: RoleFileTemplateContext): RenderedDestination {
-  const path = service.roleFileDestination.render(context as unknown as Record<string, string | number>);
-  if (path === '') return { ok: false, path, error: 'default role file destination template rendered an empty path' };
+export function renderRoleFileDestination(
+  service: ServiceSettings,
+  context: RoleFileTemplateContext,
+): RenderedDestination {
+  const path = service.roleFileDestination.render(
+    context as unknown as Record<string, string | number>,
+  );
+  if (path === '')
+    return {
+      ok: false,
+      path,
+      error: 'default role file destination template rendered an empty path',
+    };
   if (/[\s'"\\\0]/.test(path)) {
-    return { ok: false, path, error: `default role file destination ${JSON.stringify(path)} contains whitespace, a quote, a backslash or NUL` };
+    return {
+      ok: false,
+      path,
+      error: `default role file destination ${JSON.stringify(path)} contains whitespace, a quote, a backslash or NUL`,
+    };
   }
-  if (path.split('/').includes('..')) return { ok: false, path, error: `default role file destination ${JSON.stringify(path)} contains a ".." segment` };
-  if (!path.startsWith('/')) return { ok: true, path, warning: `default role file destination ${JSON.stringify(path)} is relative to the remote home directory` };
+  if (path.split('/').includes('..'))
+    return {
+      ok: false,
+      path,
+      error: `default role file destination ${JSON.stringify(path)} contains a ".." segment`,
+    };
+  if (!path.startsWith('/'))
+    return {
+      ok: true,
+      path,
+      warning: `default role file destination ${JSON.stringify(path)} is relative to the remote home directory`,
+    };
   return { ok: true, path };
 }

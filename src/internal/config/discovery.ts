@@ -3,8 +3,25 @@ import { join, resolve } from 'node:path';
 import { ConfigLoadError } from './types.js';
 
 /** Extensions the original tried, in its order; the port reads only json, yaml and yml (config.md 1.1). */
-const ORIGINAL_EXTENSION_ORDER = ['json', 'toml', 'yaml', 'yml', 'properties', 'props', 'prop', 'hcl', 'tfvars', 'dotenv', 'env', 'ini'] as const;
-const SUPPORTED: Readonly<Record<string, 'json' | 'yaml'>> = { json: 'json', yaml: 'yaml', yml: 'yaml' };
+const ORIGINAL_EXTENSION_ORDER = [
+  'json',
+  'toml',
+  'yaml',
+  'yml',
+  'properties',
+  'props',
+  'prop',
+  'hcl',
+  'tfvars',
+  'dotenv',
+  'env',
+  'ini',
+] as const;
+const SUPPORTED: Readonly<Record<string, 'json' | 'yaml'>> = {
+  json: 'json',
+  yaml: 'yaml',
+  yml: 'yaml',
+};
 export const CONFIG_BASE_NAME = 'managedTokens';
 
 export const JSONNET_MESSAGE =
@@ -17,7 +34,10 @@ export interface ConfigFileChoice {
   readonly shadowed: readonly string[];
 }
 
-export function defaultSearchDirs(env: Readonly<Record<string, string | undefined>>, cwd: string): string[] {
+export function defaultSearchDirs(
+  env: Readonly<Record<string, string | undefined>>,
+  cwd: string,
+): string[] {
   return ['/etc/managed-tokens/', join(env['HOME'] ?? '', '.managed-tokens/'), cwd];
 }
 
@@ -39,7 +59,10 @@ function extensionOf(path: string): string {
 export function explicitConfigFile(configFile: string, cwd: string): ConfigFileChoice {
   const path = resolve(cwd, configFile);
   const extension = extensionOf(configFile);
-  if (extension === 'jsonnet') throw new ConfigLoadError(`${configFile}: unsupported config type "jsonnet": ${JSONNET_MESSAGE}`);
+  if (extension === 'jsonnet')
+    throw new ConfigLoadError(
+      `${configFile}: unsupported config type "jsonnet": ${JSONNET_MESSAGE}`,
+    );
   const format = SUPPORTED[extension];
   if (format === undefined) {
     throw new ConfigLoadError(
@@ -58,7 +81,9 @@ export function explicitConfigFile(configFile: string, cwd: string): ConfigFileC
 /** No `-c`: first directory holding any candidate wins; inside it json → yaml → yml. */
 export function discoverConfigFile(searchDirs: readonly string[]): ConfigFileChoice {
   for (const dir of searchDirs) {
-    const present = ORIGINAL_EXTENSION_ORDER.map((ext) => join(dir, `${CONFIG_BASE_NAME}.${ext}`)).filter(isRegularFile);
+    const present = ORIGINAL_EXTENSION_ORDER.map((ext) =>
+      join(dir, `${CONFIG_BASE_NAME}.${ext}`),
+    ).filter(isRegularFile);
     const [first, ...rest] = present;
     if (first === undefined) continue;
     const extension = extensionOf(first);
@@ -71,7 +96,9 @@ export function discoverConfigFile(searchDirs: readonly string[]): ConfigFileCho
     }
     return { path: first, format, shadowed: rest };
   }
-  const jsonnet = searchDirs.map((dir) => join(dir, `${CONFIG_BASE_NAME}.jsonnet`)).find(isRegularFile);
+  const jsonnet = searchDirs
+    .map((dir) => join(dir, `${CONFIG_BASE_NAME}.jsonnet`))
+    .find(isRegularFile);
   const hint = jsonnet === undefined ? '' : `; found ${jsonnet}: ${JSONNET_MESSAGE}`;
   throw new ConfigLoadError(
     `Config File "${CONFIG_BASE_NAME}" Not Found in [${searchDirs.join(' ')}] (looked for ${CONFIG_BASE_NAME}.json, .yaml, .yml)${hint}`,

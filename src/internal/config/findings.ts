@@ -16,7 +16,13 @@ export function shown(value: unknown): string {
 export class FindingCollector {
   readonly list: Finding[] = [];
 
-  add(severity: Severity, pos: SourcePos, keyPath: string, message: string, service?: string): void {
+  add(
+    severity: Severity,
+    pos: SourcePos,
+    keyPath: string,
+    message: string,
+    service?: string,
+  ): void {
     const finding: Finding = {
       severity,
       pos,

@@ -4,8 +4,28 @@ import { parseGoDuration } from './duration.js';
 import { isEmailAddress, isHostName, parseAbsoluteUrl } from './checks.js';
 import type { FindingCollector } from './findings.js';
 import type { CMap } from './parse.js';
-import { entryOf, joinPath, readBool, readInt, readMap, readString, readStringList, warnUnknownKeys, type Located, type Scope } from './read.js';
-import type { Executable, FerrySettings, GlobalSettings, LogFiles, NotificationTargets, RunFlags, SourcePos, ValidationTarget } from './types.js';
+import {
+  entryOf,
+  joinPath,
+  readBool,
+  readInt,
+  readMap,
+  readString,
+  readStringList,
+  warnUnknownKeys,
+  type Located,
+  type Scope,
+} from './read.js';
+import type {
+  Executable,
+  FerrySettings,
+  GlobalSettings,
+  LogFiles,
+  NotificationTargets,
+  RunFlags,
+  SourcePos,
+  ValidationTarget,
+} from './types.js';
 
 export const DEFAULT_DB_LOCATION = '/var/lib/managed-tokens/uid.db';
 export const DEFAULT_ADMIN_EMAIL = 'fife-group@fnal.gov';
@@ -67,7 +87,18 @@ export const TOP_LEVEL_KEYS = [
   'experiments',
 ] as const;
 
-const FERRY_KEYS = ['host', 'port', 'caPath', 'hostCert', 'hostKey', 'serviceExperiment', 'serviceRole', 'serviceKerberosPrincipal', 'serviceKeytabPath', 'vaultServer'] as const;
+const FERRY_KEYS = [
+  'host',
+  'port',
+  'caPath',
+  'hostCert',
+  'hostKey',
+  'serviceExperiment',
+  'serviceRole',
+  'serviceKerberosPrincipal',
+  'serviceKeytabPath',
+  'vaultServer',
+] as const;
 
 function describeSpecialTopLevelKey(lower: string): string | undefined {
   if ((FLAG_KEYS as readonly string[]).includes(lower)) {
@@ -75,7 +106,8 @@ function describeSpecialTopLevelKey(lower: string): string | undefined {
       ? 'command-line flag key in the file is ignored (the original honoured it); pass --authmethod instead. tls is used unless the flag says otherwise'
       : `command-line flag key in the file is ignored (the original honoured it); pass --${lower} on the command line instead`;
   }
-  if (lower === 'orig_htgettokenopts') return 'internal key, ignored; HTGETTOKENOPTS is read from the environment only';
+  if (lower === 'orig_htgettokenopts')
+    return 'internal key, ignored; HTGETTOKENOPTS is read from the environment only';
   if (lower === 'collectorhost') return 'has no effect (never read)';
   return undefined;
 }
@@ -91,17 +123,24 @@ export interface GlobalLocations {
   readonly notificationsPos: SourcePos;
 }
 
-const involves = (target: ValidationTarget, executable: Executable): boolean => target === 'both' || target === executable;
+const involves = (target: ValidationTarget, executable: Executable): boolean =>
+  target === 'both' || target === executable;
 
 function readNotificationTargets(
   scope: Scope,
   root: CMap,
   key: string,
   defaultAdmin: readonly string[],
-): { targets: NotificationTargets; admin: Located<string[]> | undefined; pos: SourcePos | undefined; path: string } {
+): {
+  targets: NotificationTargets;
+  admin: Located<string[]> | undefined;
+  pos: SourcePos | undefined;
+  path: string;
+} {
   const block = readMap(scope, root, '', key);
   const path = block?.path ?? key;
-  if (block !== undefined) warnUnknownKeys(scope, block.value, block.path, ['admin_email', 'SLACK_ALERTS_URL']);
+  if (block !== undefined)
+    warnUnknownKeys(scope, block.value, block.path, ['admin_email', 'SLACK_ALERTS_URL']);
   const admin = readStringList(scope, block?.value, path, 'admin_email');
   const slack = readString(scope, block?.value, path, 'slack_alerts_url');
   return {
@@ -115,44 +154,92 @@ function readNotificationTargets(
 function checkSlackUrl(scope: Scope, root: CMap, key: string): void {
   const block = entryOf(root, key);
   if (block === undefined || block.value.kind !== 'map') return;
-  const slack = readString({ ...scope, findings: { add: () => undefined } as unknown as FindingCollector }, block.value, block.rawKey, 'slack_alerts_url');
+  const slack = readString(
+    { ...scope, findings: { add: () => undefined } as unknown as FindingCollector },
+    block.value,
+    block.rawKey,
+    'slack_alerts_url',
+  );
   if (slack === undefined || slack.value === '') {
-    scope.findings.warn(slack?.pos ?? block.keyPos, slack?.path ?? `${block.rawKey}.SLACK_ALERTS_URL`, 'empty; Slack alerts are disabled');
+    scope.findings.warn(
+      slack?.pos ?? block.keyPos,
+      slack?.path ?? `${block.rawKey}.SLACK_ALERTS_URL`,
+      'empty; Slack alerts are disabled',
+    );
     return;
   }
   const url = parseAbsoluteUrl(slack.value);
   if (url === undefined || url.protocol !== 'https:') {
-    scope.findings.warn(slack.pos, slack.path, `not an absolute https URL (got ${JSON.stringify(redactUrl(slack.value))}; expected https://hooks.slack.com/...)`);
+    scope.findings.warn(
+      slack.pos,
+      slack.path,
+      `not an absolute https URL (got ${JSON.stringify(redactUrl(slack.value))}; expected https://hooks.slack.com/...)`,
+    );
   }
 }
 
 /** Slack webhook URLs are secrets: show scheme and host only. */
 function redactUrl(value: string): string {
   const url = parseAbsoluteUrl(value);
-  return url === undefined ? (value.length > 12 ? `${value.slice(0, 12)}...` : value) : `${url.protocol}//${url.host}/...`;
+  return url === undefined
+    ? value.length > 12
+      ? `${value.slice(0, 12)}...`
+      : value
+    : `${url.protocol}//${url.host}/...`;
 }
 
-function checkFeatureUrl(scope: Scope, located: Located<string> | undefined, feature: string): void {
+function checkFeatureUrl(
+  scope: Scope,
+  located: Located<string> | undefined,
+  feature: string,
+): void {
   if (located === undefined || located.value === '') return;
   if (parseAbsoluteUrl(located.value) === undefined) {
-    scope.findings.warn(located.pos, located.path, `not an absolute URL with a scheme, so ${feature} disabled (got ${JSON.stringify(located.value)}; expected e.g. http://host:port)`);
+    scope.findings.warn(
+      located.pos,
+      located.path,
+      `not an absolute URL with a scheme, so ${feature} disabled (got ${JSON.stringify(located.value)}; expected e.g. http://host:port)`,
+    );
   }
 }
 
-function readLogs(scope: Scope, root: CMap, target: ValidationTarget): Record<Executable, LogFiles> {
+function readLogs(
+  scope: Scope,
+  root: CMap,
+  target: ValidationTarget,
+): Record<Executable, LogFiles> {
   const logs = readMap(scope, root, '', 'logs');
   const result = {} as Record<Executable, LogFiles>;
-  if (logs !== undefined) warnUnknownKeys(scope, logs.value, logs.path, ['token-push', 'refresh-uids-from-ferry']);
+  if (logs !== undefined)
+    warnUnknownKeys(scope, logs.value, logs.path, ['token-push', 'refresh-uids-from-ferry']);
   for (const executable of ['token-push', 'refresh-uids-from-ferry'] as const) {
     const section = readMap(scope, logs?.value, logs?.path ?? 'logs', executable);
-    if (section !== undefined) warnUnknownKeys(scope, section.value, section.path, ['logfile', 'debugfile']);
-    const logfile = readString(scope, section?.value, section?.path ?? `logs.${executable}`, 'logfile');
-    const debugfile = readString(scope, section?.value, section?.path ?? `logs.${executable}`, 'debugfile');
+    if (section !== undefined)
+      warnUnknownKeys(scope, section.value, section.path, ['logfile', 'debugfile']);
+    const logfile = readString(
+      scope,
+      section?.value,
+      section?.path ?? `logs.${executable}`,
+      'logfile',
+    );
+    const debugfile = readString(
+      scope,
+      section?.value,
+      section?.path ?? `logs.${executable}`,
+      'debugfile',
+    );
     result[executable] = { logfile: logfile?.value ?? '', debugfile: debugfile?.value ?? '' };
     if (involves(target, executable)) {
-      for (const [name, located] of [['logfile', logfile], ['debugfile', debugfile]] as const) {
+      for (const [name, located] of [
+        ['logfile', logfile],
+        ['debugfile', debugfile],
+      ] as const) {
         if (located === undefined || located.value === '') {
-          scope.findings.warn(located?.pos ?? section?.pos ?? logs?.pos ?? root.pos, `logs.${executable}.${name}`, `not set; ${executable} writes no ${name === 'logfile' ? 'log' : 'debug log'} file`);
+          scope.findings.warn(
+            located?.pos ?? section?.pos ?? logs?.pos ?? root.pos,
+            `logs.${executable}.${name}`,
+            `not set; ${executable} writes no ${name === 'logfile' ? 'log' : 'debug log'} file`,
+          );
         }
       }
     }
@@ -171,38 +258,93 @@ function unreadable(path: string, kind: 'file' | 'directory'): string | undefine
   }
 }
 
-function readFerry(scope: Scope, root: CMap, target: ValidationTarget, flags: RunFlags): FerrySettings {
+function readFerry(
+  scope: Scope,
+  root: CMap,
+  target: ValidationTarget,
+  flags: RunFlags,
+): FerrySettings {
   const ferry = readMap(scope, root, '', 'ferry');
   const path = ferry?.path ?? 'ferry';
   if (ferry !== undefined) warnUnknownKeys(scope, ferry.value, path, FERRY_KEYS);
-  const str = (key: string): Located<string> | undefined => readString(scope, ferry?.value, path, key);
+  const str = (key: string): Located<string> | undefined =>
+    readString(scope, ferry?.value, path, key);
   const host = str('host');
   const port = readInt(scope, ferry?.value, path, 'port');
   const fields = Object.fromEntries(
-    (['caPath', 'hostCert', 'hostKey', 'serviceExperiment', 'serviceRole', 'serviceKerberosPrincipal', 'serviceKeytabPath', 'vaultServer'] as const).map((key) => [key, str(key)]),
+    (
+      [
+        'caPath',
+        'hostCert',
+        'hostKey',
+        'serviceExperiment',
+        'serviceRole',
+        'serviceKerberosPrincipal',
+        'serviceKeytabPath',
+        'vaultServer',
+      ] as const
+    ).map((key) => [key, str(key)]),
   ) as Record<Exclude<(typeof FERRY_KEYS)[number], 'host' | 'port'>, Located<string> | undefined>;
   if (involves(target, 'refresh-uids-from-ferry')) {
     const where = ferry?.pos ?? root.pos;
     if (host === undefined || host.value === '') {
-      scope.findings.error(host?.pos ?? where, `${path}.host`, 'missing (expected the FERRY base URL, e.g. https://ferry.example.org)');
+      scope.findings.error(
+        host?.pos ?? where,
+        `${path}.host`,
+        'missing (expected the FERRY base URL, e.g. https://ferry.example.org)',
+      );
     } else {
       const url = parseAbsoluteUrl(host.value);
-      const ok = url !== undefined && (url.protocol === 'https:' || url.protocol === 'http:') && url.port === '' && (url.pathname === '/' || url.pathname === '') && !host.value.endsWith('/') && url.search === '';
-      if (!ok) scope.findings.error(host.pos, host.path, `not a FERRY base URL (got ${JSON.stringify(host.value)}; expected scheme and host only, e.g. https://ferry.example.org; the port goes in ferry.port)`);
+      const ok =
+        url !== undefined &&
+        (url.protocol === 'https:' || url.protocol === 'http:') &&
+        url.port === '' &&
+        (url.pathname === '/' || url.pathname === '') &&
+        !host.value.endsWith('/') &&
+        url.search === '';
+      if (!ok)
+        scope.findings.error(
+          host.pos,
+          host.path,
+          `not a FERRY base URL (got ${JSON.stringify(host.value)}; expected scheme and host only, e.g. https://ferry.example.org; the port goes in ferry.port)`,
+        );
     }
     if (port === undefined || port.value < 1 || port.value > 65535) {
-      scope.findings.error(port?.pos ?? where, port?.path ?? `${path}.port`, `${port === undefined ? 'missing' : 'out of range'} (got ${port?.value ?? 'nothing'}; expected a port 1-65535)`);
+      scope.findings.error(
+        port?.pos ?? where,
+        port?.path ?? `${path}.port`,
+        `${port === undefined ? 'missing' : 'out of range'} (got ${port?.value ?? 'nothing'}; expected a port 1-65535)`,
+      );
     }
     const authMethod = flags.authMethod ?? 'tls';
-    const required = authMethod === 'jwt' ? (['serviceExperiment', 'serviceKerberosPrincipal', 'serviceKeytabPath', 'vaultServer'] as const) : authMethod === 'tls' ? (['hostCert', 'hostKey', 'caPath'] as const) : [];
+    const required =
+      authMethod === 'jwt'
+        ? ([
+            'serviceExperiment',
+            'serviceKerberosPrincipal',
+            'serviceKeytabPath',
+            'vaultServer',
+          ] as const)
+        : authMethod === 'tls'
+          ? (['hostCert', 'hostKey', 'caPath'] as const)
+          : [];
     for (const key of required) {
       const located = fields[key];
       if (located === undefined || located.value === '') {
-        scope.findings.error(located?.pos ?? where, `${path}.${key}`, `missing; required for authentication method ${authMethod}`);
+        scope.findings.error(
+          located?.pos ?? where,
+          `${path}.${key}`,
+          `missing; required for authentication method ${authMethod}`,
+        );
       } else if (target === 'refresh-uids-from-ferry' && authMethod === 'tls') {
         // Only when validating for a refresh run (or check-config for it): the files must be usable here.
         const problem = unreadable(located.value, key === 'caPath' ? 'directory' : 'file');
-        if (problem !== undefined) scope.findings.error(located.pos, located.path, `${problem} (got ${JSON.stringify(located.value)}; expected a readable ${key === 'caPath' ? 'directory of *.pem files' : 'PEM file'})`);
+        if (problem !== undefined)
+          scope.findings.error(
+            located.pos,
+            located.path,
+            `${problem} (got ${JSON.stringify(located.value)}; expected a readable ${key === 'caPath' ? 'directory of *.pem files' : 'PEM file'})`,
+          );
       }
     }
   }
@@ -233,26 +375,40 @@ export function resolveGlobal(
   const tokenPush = involves(target, 'token-push');
 
   const dbLocation = readString(scope, root, '', 'dbLocation');
-  if (dbLocation !== undefined && dbLocation.value === '') findings.warn(dbLocation.pos, dbLocation.path, `empty; ${DEFAULT_DB_LOCATION} is used`);
+  if (dbLocation !== undefined && dbLocation.value === '')
+    findings.warn(dbLocation.pos, dbLocation.path, `empty; ${DEFAULT_DB_LOCATION} is used`);
 
   const errorCount = readInt(scope, root, '', 'errorCountToSendMessage');
-  if (errorCount !== undefined && errorCount.value < 0) findings.error(errorCount.pos, errorCount.path, `negative (got ${errorCount.value}; expected an integer >= 0)`);
+  if (errorCount !== undefined && errorCount.value < 0)
+    findings.error(
+      errorCount.pos,
+      errorCount.path,
+      `negative (got ${errorCount.value}; expected an integer >= 0)`,
+    );
 
   const fileLabel = readString(scope, root, '', 'devEnvironmentLabel');
   const envLabel = env[DEV_ENVIRONMENT_ENV];
-  const devEnvironmentLabel = envLabel !== undefined && envLabel !== '' ? envLabel : (fileLabel?.value ?? 'production');
+  const devEnvironmentLabel =
+    envLabel !== undefined && envLabel !== '' ? envLabel : (fileLabel?.value ?? 'production');
   if (fileLabel !== undefined && !/^[A-Za-z0-9_]+$/.test(fileLabel.value)) {
-    findings.warn(fileLabel.pos, fileLabel.path, `unsuitable for Prometheus job names and labels (got ${JSON.stringify(fileLabel.value)}; expected letters, digits and _)`);
+    findings.warn(
+      fileLabel.pos,
+      fileLabel.path,
+      `unsuitable for Prometheus job names and labels (got ${JSON.stringify(fileLabel.value)}; expected letters, digits and _)`,
+    );
   }
 
   const email = readMap(scope, root, '', 'email');
   const emailPath = email?.path ?? 'email';
-  if (email !== undefined) warnUnknownKeys(scope, email.value, emailPath, ['from', 'smtpHost', 'smtpPort']);
+  if (email !== undefined)
+    warnUnknownKeys(scope, email.value, emailPath, ['from', 'smtpHost', 'smtpPort']);
   const emailFrom = readString(scope, email?.value, emailPath, 'from');
   const smtpHost = readString(scope, email?.value, emailPath, 'smtpHost');
   const smtpPort = readInt(scope, email?.value, emailPath, 'smtpPort');
 
-  const notifications = readNotificationTargets(scope, root, 'notifications', [DEFAULT_ADMIN_EMAIL]);
+  const notifications = readNotificationTargets(scope, root, 'notifications', [
+    DEFAULT_ADMIN_EMAIL,
+  ]);
   const notificationsTest = readNotificationTargets(scope, root, 'notifications_test', []);
   checkSlackUrl(scope, root, flags.test === true ? 'notifications_test' : 'notifications');
 
@@ -260,22 +416,39 @@ export function resolveGlobal(
   const logs = readLogs(scope, root, target);
 
   const prometheus = readMap(scope, root, '', 'prometheus');
-  if (prometheus !== undefined) warnUnknownKeys(scope, prometheus.value, prometheus.path, ['host', 'jobname']);
-  const prometheusHost = readString(scope, prometheus?.value, prometheus?.path ?? 'prometheus', 'host');
+  if (prometheus !== undefined)
+    warnUnknownKeys(scope, prometheus.value, prometheus.path, ['host', 'jobname']);
+  const prometheusHost = readString(
+    scope,
+    prometheus?.value,
+    prometheus?.path ?? 'prometheus',
+    'host',
+  );
   checkFeatureUrl(scope, prometheusHost, 'Prometheus metrics are');
-  const jobNameValue = readString(scope, prometheus?.value, prometheus?.path ?? 'prometheus', 'jobname')?.value ?? '';
+  const jobNameValue =
+    readString(scope, prometheus?.value, prometheus?.path ?? 'prometheus', 'jobname')?.value ?? '';
   const baseJobName = jobNameValue === '' ? DEFAULT_JOB_NAME : jobNameValue;
 
   const loki = readMap(scope, root, '', 'loki');
-  if (loki !== undefined) warnUnknownKeys(scope, loki.value, loki.path, ['host', 'response_header_timeout']);
+  if (loki !== undefined)
+    warnUnknownKeys(scope, loki.value, loki.path, ['host', 'response_header_timeout']);
   const lokiHost = readString(scope, loki?.value, loki?.path ?? 'loki', 'host');
   checkFeatureUrl(scope, lokiHost, 'Loki is');
-  const lokiTimeout = readString(scope, loki?.value, loki?.path ?? 'loki', 'response_header_timeout');
+  const lokiTimeout = readString(
+    scope,
+    loki?.value,
+    loki?.path ?? 'loki',
+    'response_header_timeout',
+  );
   let lokiTimeoutMs = DEFAULT_LOKI_RESPONSE_HEADER_TIMEOUT_MS;
   if (lokiTimeout !== undefined) {
     const ms = parseGoDuration(lokiTimeout.value);
     if (ms === undefined || ms <= 0) {
-      findings.warn(lokiTimeout.pos, lokiTimeout.path, `not a positive Go duration, 1s is used (got ${JSON.stringify(lokiTimeout.value)}; expected e.g. "1s")`);
+      findings.warn(
+        lokiTimeout.pos,
+        lokiTimeout.path,
+        `not a positive Go duration, 1s is used (got ${JSON.stringify(lokiTimeout.value)}; expected e.g. "1s")`,
+      );
     } else lokiTimeoutMs = ms;
   }
 
@@ -286,25 +459,43 @@ export function resolveGlobal(
 
   const minTokenLifetime = readString(scope, root, '', 'minTokenLifetime');
   if (tokenPush && minTokenLifetime !== undefined && !/^\d+[smhd]?$/.test(minTokenLifetime.value)) {
-    findings.warn(minTokenLifetime.pos, minTokenLifetime.path, `not an htgettoken duration; htgettoken will reject it (got ${JSON.stringify(minTokenLifetime.value)}; expected e.g. "10s", "3d")`);
+    findings.warn(
+      minTokenLifetime.pos,
+      minTokenLifetime.path,
+      `not an htgettoken duration; htgettoken will reject it (got ${JSON.stringify(minTokenLifetime.value)}; expected e.g. "10s", "3d")`,
+    );
   }
 
   const ferry = readFerry(scope, root, target, flags);
   const htgettokenopts = readString(scope, root, '', 'htgettokenopts');
-  const serviceCreddVaultTokenPathRoot = readString(scope, root, '', 'serviceCreddVaultTokenPathRoot');
+  const serviceCreddVaultTokenPathRoot = readString(
+    scope,
+    root,
+    '',
+    'serviceCreddVaultTokenPathRoot',
+  );
 
   const global: GlobalSettings = {
-    dbLocation: dbLocation === undefined || dbLocation.value === '' ? DEFAULT_DB_LOCATION : dbLocation.value,
-    errorCountToSendMessage: errorCount !== undefined && errorCount.value >= 0 ? errorCount.value : 0,
+    dbLocation:
+      dbLocation === undefined || dbLocation.value === '' ? DEFAULT_DB_LOCATION : dbLocation.value,
+    errorCountToSendMessage:
+      errorCount !== undefined && errorCount.value >= 0 ? errorCount.value : 0,
     devEnvironmentLabel,
-    email: { from: emailFrom?.value ?? '', smtpHost: smtpHost?.value ?? '', smtpPort: smtpPort?.value ?? 0 },
+    email: {
+      from: emailFrom?.value ?? '',
+      smtpHost: smtpHost?.value ?? '',
+      smtpPort: smtpPort?.value ?? 0,
+    },
     notifications: notifications.targets,
     notificationsTest: notificationsTest.targets,
     disableNotifications: disableNotifications?.value ?? false,
     logs,
     prometheus: {
       host: prometheusHost?.value ?? '',
-      jobName: devEnvironmentLabel === 'production' ? baseJobName : `${baseJobName}_${devEnvironmentLabel}`,
+      jobName:
+        devEnvironmentLabel === 'production'
+          ? baseJobName
+          : `${baseJobName}_${devEnvironmentLabel}`,
     },
     loki: { host: lokiHost?.value ?? '', responseHeaderTimeoutMs: lokiTimeoutMs },
     tracing: { url: tracingUrl?.value ?? '' },
@@ -332,34 +523,87 @@ export function resolveGlobal(
  * V12/V13: mail settings must be usable when admin notifications can be sent. Stakeholder
  * addresses are checked per service.
  */
-export function checkMailSettings(findings: FindingCollector, locations: GlobalLocations, adminNotificationsEnabled: boolean, test: boolean): void {
+export function checkMailSettings(
+  findings: FindingCollector,
+  locations: GlobalLocations,
+  adminNotificationsEnabled: boolean,
+  test: boolean,
+): void {
   const severity = adminNotificationsEnabled ? 'error-global' : 'warning';
   const { emailFrom, smtpHost, smtpPort } = locations;
   if (emailFrom === undefined || emailFrom.value === '') {
-    if (adminNotificationsEnabled) findings.add(severity, emailFrom?.pos ?? locations.emailPos, 'email.from', 'missing while notifications are enabled (expected the sender address, e.g. managed-tokens@example.org)');
+    if (adminNotificationsEnabled)
+      findings.add(
+        severity,
+        emailFrom?.pos ?? locations.emailPos,
+        'email.from',
+        'missing while notifications are enabled (expected the sender address, e.g. managed-tokens@example.org)',
+      );
   } else if (!isEmailAddress(emailFrom.value)) {
-    findings.add(severity, emailFrom.pos, emailFrom.path, `not an e-mail address (got ${JSON.stringify(emailFrom.value)}; expected user@domain)`);
+    findings.add(
+      severity,
+      emailFrom.pos,
+      emailFrom.path,
+      `not an e-mail address (got ${JSON.stringify(emailFrom.value)}; expected user@domain)`,
+    );
   }
   if (smtpHost === undefined || smtpHost.value === '') {
-    if (adminNotificationsEnabled) findings.add(severity, smtpHost?.pos ?? locations.emailPos, 'email.smtpHost', 'missing while notifications are enabled (expected the SMTP server host name)');
+    if (adminNotificationsEnabled)
+      findings.add(
+        severity,
+        smtpHost?.pos ?? locations.emailPos,
+        'email.smtpHost',
+        'missing while notifications are enabled (expected the SMTP server host name)',
+      );
   } else if (!isHostName(smtpHost.value)) {
-    findings.add(severity, smtpHost.pos, smtpHost.path, `not a host name (got ${JSON.stringify(smtpHost.value)}; expected e.g. smtp.example.org)`);
+    findings.add(
+      severity,
+      smtpHost.pos,
+      smtpHost.path,
+      `not a host name (got ${JSON.stringify(smtpHost.value)}; expected e.g. smtp.example.org)`,
+    );
   }
   if (smtpPort === undefined) {
-    if (adminNotificationsEnabled) findings.add(severity, locations.emailPos, 'email.smtpPort', 'missing while notifications are enabled (expected a port 1-65535, e.g. 25)');
+    if (adminNotificationsEnabled)
+      findings.add(
+        severity,
+        locations.emailPos,
+        'email.smtpPort',
+        'missing while notifications are enabled (expected a port 1-65535, e.g. 25)',
+      );
   } else if (smtpPort.value < 1 || smtpPort.value > 65535) {
-    findings.add(severity, smtpPort.pos, smtpPort.path, `out of range (got ${smtpPort.value}; expected a port 1-65535)`);
+    findings.add(
+      severity,
+      smtpPort.pos,
+      smtpPort.path,
+      `out of range (got ${smtpPort.value}; expected a port 1-65535)`,
+    );
   }
   const admin = test ? locations.testAdminEmails : locations.adminEmails;
   for (const address of admin?.value ?? []) {
-    if (!isEmailAddress(address)) findings.add(severity, admin?.pos ?? locations.notificationsPos, admin?.path ?? 'notifications.admin_email', `not an e-mail address (got ${JSON.stringify(address)}; expected user@domain)`);
+    if (!isEmailAddress(address))
+      findings.add(
+        severity,
+        admin?.pos ?? locations.notificationsPos,
+        admin?.path ?? 'notifications.admin_email',
+        `not an e-mail address (got ${JSON.stringify(address)}; expected user@domain)`,
+      );
   }
   const other = test ? locations.adminEmails : locations.testAdminEmails;
   for (const address of other?.value ?? []) {
-    if (!isEmailAddress(address)) findings.warn(other?.pos ?? locations.notificationsPos, other?.path ?? 'admin_email', `not an e-mail address (got ${JSON.stringify(address)}; expected user@domain)`);
+    if (!isEmailAddress(address))
+      findings.warn(
+        other?.pos ?? locations.notificationsPos,
+        other?.path ?? 'admin_email',
+        `not an e-mail address (got ${JSON.stringify(address)}; expected user@domain)`,
+      );
   }
   if (test && adminNotificationsEnabled && locations.testAdminEmails === undefined) {
-    findings.warn(locations.notificationsPos, 'notifications_test.admin_email', 'missing while running with --test; no admin e-mail is sent');
+    findings.warn(
+      locations.notificationsPos,
+      'notifications_test.admin_email',
+      'missing while running with --test; no admin e-mail is sent',
+    );
   }
 }
 

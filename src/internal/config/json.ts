@@ -31,7 +31,9 @@ class JsonReader {
     this.skipWhitespace();
     if (this.index < this.text.length) this.fail('unexpected text after the top-level value');
     if (root.kind !== 'map') {
-      throw new JsonSyntaxError(`${this.file}:${root.pos.line}:${root.pos.col}: the top level must be an object`);
+      throw new JsonSyntaxError(
+        `${this.file}:${root.pos.line}:${root.pos.col}: the top level must be an object`,
+      );
     }
     return { root, duplicates: this.duplicates };
   }
@@ -69,14 +71,21 @@ class JsonReader {
     if (c === '{') return this.parseObject(path, pos);
     if (c === '[') return this.parseArray(path, pos);
     if (c === '"') return { kind: 'scalar', value: this.parseString(), pos };
-    if (c === '-' || (c !== undefined && c >= '0' && c <= '9')) return { kind: 'scalar', value: this.parseNumber(), pos };
-    for (const [word, value] of [['true', true], ['false', false], ['null', null]] as const) {
+    if (c === '-' || (c !== undefined && c >= '0' && c <= '9'))
+      return { kind: 'scalar', value: this.parseNumber(), pos };
+    for (const [word, value] of [
+      ['true', true],
+      ['false', false],
+      ['null', null],
+    ] as const) {
       if (this.text.startsWith(word, this.index)) {
         this.index += word.length;
         return { kind: 'scalar', value, pos };
       }
     }
-    return this.fail(c === undefined ? 'unexpected end of input' : `unexpected character ${JSON.stringify(c)}`);
+    return this.fail(
+      c === undefined ? 'unexpected end of input' : `unexpected character ${JSON.stringify(c)}`,
+    );
   }
 
   private parseObject(path: string, pos: SourcePos): CMap {
@@ -99,7 +108,14 @@ class JsonReader {
       const lower = rawKey.toLowerCase();
       const existing = entries.get(lower);
       if (existing === undefined) entries.set(lower, { rawKey, keyPos, value });
-      else this.duplicates.push({ rawKey, pos: keyPos, firstPos: existing.keyPos, firstRawKey: existing.rawKey, parentPath: path });
+      else
+        this.duplicates.push({
+          rawKey,
+          pos: keyPos,
+          firstPos: existing.keyPos,
+          firstRawKey: existing.rawKey,
+          parentPath: path,
+        });
       this.skipWhitespace();
       const next = this.text[this.index++];
       if (next === '}') return { kind: 'map', entries, pos };

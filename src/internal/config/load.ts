@@ -1,13 +1,30 @@
 import { readFileSync } from 'node:fs';
 import { makeServiceName, parseServiceName, type ServiceName } from '../service/name.js';
-import { defaultSearchDirs, discoverConfigFile, explicitConfigFile, type ConfigFileChoice } from './discovery.js';
+import {
+  defaultSearchDirs,
+  discoverConfigFile,
+  explicitConfigFile,
+  type ConfigFileChoice,
+} from './discovery.js';
 import { FindingCollector, formatFinding } from './findings.js';
 import { checkMailSettings, resolveGlobal } from './global.js';
 import { parseConfigText, ParseError, type ParsedFile } from './parse.js';
 import { readMap, type Scope } from './read.js';
-import { prepareServiceDefaults, resolveService, scanExperiments, type ServiceEntry } from './services.js';
+import {
+  prepareServiceDefaults,
+  resolveService,
+  scanExperiments,
+  type ServiceEntry,
+} from './services.js';
 import { resolveRetries, resolveTimeouts } from './timeouts.js';
-import { ConfigLoadError, type Finding, type LoadedConfig, type LoadOptions, type ServiceSelection, type ServiceSettings } from './types.js';
+import {
+  ConfigLoadError,
+  type Finding,
+  type LoadedConfig,
+  type LoadOptions,
+  type ServiceSelection,
+  type ServiceSettings,
+} from './types.js';
 
 export interface ConfigSource {
   readonly choice: ConfigFileChoice;
@@ -15,7 +32,9 @@ export interface ConfigSource {
 }
 
 /** Finds, reads and parses the configuration file; throws ConfigLoadError with a one-line message. */
-export function readConfigSource(options: Pick<LoadOptions, 'configFile' | 'env' | 'cwd' | 'searchDirs'>): ConfigSource {
+export function readConfigSource(
+  options: Pick<LoadOptions, 'configFile' | 'env' | 'cwd' | 'searchDirs'>,
+): ConfigSource {
   const choice =
     options.configFile !== undefined && options.configFile !== ''
       ? explicitConfigFile(options.configFile, options.cwd)
@@ -46,18 +65,25 @@ export function listServices(source: ConfigSource | LoadedConfig): string[] {
  * with the `(.+)_([[:alnum:]]+)` rule, no underscore → role Analysis); neither → everything. Names are
  * lower-cased like the keys they are matched against.
  */
-export function selectServiceNames(all: readonly ServiceName[], selection: ServiceSelection | undefined): { selected: ServiceName[]; unknown?: string } {
+export function selectServiceNames(
+  all: readonly ServiceName[],
+  selection: ServiceSelection | undefined,
+): { selected: ServiceName[]; unknown?: string } {
   const experiment = selection?.experiment?.toLowerCase() ?? '';
   if (experiment !== '') {
     const selected = all.filter((name) => name.configExperiment === experiment);
-    return selected.length === 0 ? { selected, unknown: `experiment ${JSON.stringify(selection?.experiment)}` } : { selected };
+    return selected.length === 0
+      ? { selected, unknown: `experiment ${JSON.stringify(selection?.experiment)}` }
+      : { selected };
   }
   const service = selection?.service ?? '';
   if (service !== '') {
     const parsed = parseServiceName(service);
     const wanted = makeServiceName(parsed.experiment.toLowerCase(), parsed.role.toLowerCase());
     const selected = all.filter((name) => name.configName === wanted.configName);
-    return selected.length === 0 ? { selected, unknown: `service ${JSON.stringify(service)} (${wanted.configName})` } : { selected };
+    return selected.length === 0
+      ? { selected, unknown: `service ${JSON.stringify(service)} (${wanted.configName})` }
+      : { selected };
   }
   return { selected: [...all] };
 }
@@ -88,7 +114,10 @@ export function validateSource(source: ConfigSource, options: LoadOptions): Load
   const findings = new FindingCollector();
   const { root, duplicates } = source.parsed;
   for (const duplicate of duplicates) {
-    const path = duplicate.parentPath === '' ? duplicate.rawKey : `${duplicate.parentPath}.${duplicate.rawKey}`;
+    const path =
+      duplicate.parentPath === ''
+        ? duplicate.rawKey
+        : `${duplicate.parentPath}.${duplicate.rawKey}`;
     findings.error(
       duplicate.pos,
       path,
@@ -96,11 +125,20 @@ export function validateSource(source: ConfigSource, options: LoadOptions): Load
     );
   }
   if (source.choice.shadowed.length > 0) {
-    findings.warn(root.pos, '(file)', `also present and ignored: ${source.choice.shadowed.join(', ')}`);
+    findings.warn(
+      root.pos,
+      '(file)',
+      `also present and ignored: ${source.choice.shadowed.join(', ')}`,
+    );
   }
   const { global, locations } = resolveGlobal(findings, root, options.env, target, flags);
   const scope: Scope = { findings, severity: 'error-global' };
-  const { timeouts } = resolveTimeouts(findings, readMap(scope, root, '', 'timeouts'), target, root.pos);
+  const { timeouts } = resolveTimeouts(
+    findings,
+    readMap(scope, root, '', 'timeouts'),
+    target,
+    root.pos,
+  );
   const tokenPush = target !== 'refresh-uids-from-ferry';
   const workerType = readMap(scope, root, '', 'workerType');
   const retries = tokenPush
@@ -115,24 +153,47 @@ export function validateSource(source: ConfigSource, options: LoadOptions): Load
   if (tokenPush) {
     const { selected, unknown } = selectServiceNames(allServices, options.selection);
     selectedNames = new Set(selected.map((name) => name.configName));
-    if (unknown !== undefined) findings.warn(root.pos, 'experiments', `selected ${unknown} is not configured; nothing to do for it`);
+    if (unknown !== undefined)
+      findings.warn(
+        root.pos,
+        'experiments',
+        `selected ${unknown} is not configured; nothing to do for it`,
+      );
     const defaults = prepareServiceDefaults(findings, root, global, options.env);
-    const entries: ServiceEntry[] = options.selection === undefined ? scan.entries : scan.entries.filter((entry) => selectedNames.has(entry.name.configName));
+    const entries: ServiceEntry[] =
+      options.selection === undefined
+        ? scan.entries
+        : scan.entries.filter((entry) => selectedNames.has(entry.name.configName));
     for (const entry of entries) {
       const start = findings.list.length;
       const settings = resolveService(findings, defaults, entry);
       if (settings !== undefined) services.push(settings);
-      else skippedServices.push({ name: entry.name, findings: findings.list.slice(start).filter((finding) => finding.severity === 'error-service') });
+      else
+        skippedServices.push({
+          name: entry.name,
+          findings: findings.list
+            .slice(start)
+            .filter((finding) => finding.severity === 'error-service'),
+        });
     }
     services.sort((a, b) => a.name.configName.localeCompare(b.name.configName));
   }
 
   const adminNotificationsEnabled =
     flags.notificationsDisabled !== true &&
-    (!global.disableNotifications || (tokenPush && services.some((service) => service.notificationsOverridden && !service.notificationsDisabled)));
+    (!global.disableNotifications ||
+      (tokenPush &&
+        services.some(
+          (service) => service.notificationsOverridden && !service.notificationsDisabled,
+        )));
   checkMailSettings(findings, locations, adminNotificationsEnabled, flags.test === true);
 
-  const relevant = options.selection === undefined ? findings.list : findings.list.filter((finding) => finding.service === undefined || selectedNames.has(finding.service));
+  const relevant =
+    options.selection === undefined
+      ? findings.list
+      : findings.list.filter(
+          (finding) => finding.service === undefined || selectedNames.has(finding.service),
+        );
   const all = dedupe(relevant).sort((a, b) => a.pos.line - b.pos.line || a.pos.col - b.pos.col);
   return {
     file: source.choice.path,
@@ -158,12 +219,19 @@ export interface CheckConfigOptions {
   readonly executable?: 'token-push' | 'refresh-uids-from-ferry' | 'both' | undefined;
 }
 
-const SEVERITY_LABEL = { 'error-global': 'error', 'error-service': 'error (service skipped)', warning: 'warning' } as const;
+const SEVERITY_LABEL = {
+  'error-global': 'error',
+  'error-service': 'error (service skipped)',
+  warning: 'warning',
+} as const;
 
 /** Lines for `managed-tokens check-config`: one per finding, then a summary when nothing is wrong. */
 export function formatFindingLine(finding: Finding): string {
   const label = SEVERITY_LABEL[finding.severity];
-  const service = finding.severity === 'error-service' && finding.service !== undefined ? ` [${finding.service}]` : '';
+  const service =
+    finding.severity === 'error-service' && finding.service !== undefined
+      ? ` [${finding.service}]`
+      : '';
   return `${formatFinding(finding.pos, finding.keyPath, `${label}${service}: ${finding.message}`)}`;
 }
 
@@ -179,11 +247,18 @@ export function checkConfig(options: CheckConfigOptions): { exitCode: 0 | 1; lin
   const errors = loaded.findings.filter((finding) => finding.severity !== 'warning').length;
   const warnings = loaded.findings.length - errors;
   if (errors > 0) {
-    lines.push(`${loaded.file}: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`);
+    lines.push(
+      `${loaded.file}: ${errors} error${errors === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`,
+    );
     return { exitCode: 1, lines };
   }
   const nodes = new Set(loaded.services.flatMap((service) => service.nodes));
-  const serviceCount = loaded.executable === 'refresh-uids-from-ferry' ? loaded.allServices.length : loaded.services.length;
-  lines.push(`${loaded.file}: OK: ${serviceCount} service${serviceCount === 1 ? '' : 's'}, ${nodes.size} distinct node${nodes.size === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`);
+  const serviceCount =
+    loaded.executable === 'refresh-uids-from-ferry'
+      ? loaded.allServices.length
+      : loaded.services.length;
+  lines.push(
+    `${loaded.file}: OK: ${serviceCount} service${serviceCount === 1 ? '' : 's'}, ${nodes.size} distinct node${nodes.size === 1 ? '' : 's'}, ${warnings} warning${warnings === 1 ? '' : 's'}`,
+  );
   return { exitCode: 0, lines };
 }

@@ -73,18 +73,23 @@ class TreeBuilder {
   }
 
   build(node: unknown, fallbackOffset: number, path: string, depth = 0): CNode {
-    if (depth > 100) throw new ParseError(`${this.file}: nesting too deep (alias loop?) at ${path}`);
+    if (depth > 100)
+      throw new ParseError(`${this.file}: nesting too deep (alias loop?) at ${path}`);
     if (yaml().isAlias(node)) {
       const target = node.resolve(this.doc);
       return this.build(target, node.range?.[0] ?? fallbackOffset, path, depth + 1);
     }
-    if (node === null || node === undefined) return { kind: 'scalar', value: null, pos: this.pos(fallbackOffset) };
+    if (node === null || node === undefined)
+      return { kind: 'scalar', value: null, pos: this.pos(fallbackOffset) };
     const yamlNode = node as YamlNode;
     const offset = yamlNode.range?.[0] ?? fallbackOffset;
     if (yaml().isScalar(node)) {
       const value = node.value;
       const scalar =
-        typeof value === 'string' || typeof value === 'number' || typeof value === 'boolean' || value === null
+        typeof value === 'string' ||
+        typeof value === 'number' ||
+        typeof value === 'boolean' ||
+        value === null
           ? value
           : typeof value === 'bigint'
             ? Number(value)
@@ -94,7 +99,9 @@ class TreeBuilder {
     if (yaml().isSeq(node)) {
       return {
         kind: 'seq',
-        items: node.items.map((item, index) => this.build(item, offset, `${path}[${index}]`, depth + 1)),
+        items: node.items.map((item, index) =>
+          this.build(item, offset, `${path}[${index}]`, depth + 1),
+        ),
         pos: this.pos(offset),
       };
     }
@@ -107,14 +114,19 @@ class TreeBuilder {
     const merges: unknown[] = [];
     for (const pair of node.items) {
       const key = pair.key;
-      if (yaml().isScalar(key) && (typeof key.value === 'symbol' || (key.value === '<<' && key.type === 'PLAIN'))) {
+      if (
+        yaml().isScalar(key) &&
+        (typeof key.value === 'symbol' || (key.value === '<<' && key.type === 'PLAIN'))
+      ) {
         merges.push(pair.value);
         continue;
       }
       if (!yaml().isScalar(key)) {
         const keyOffset = (key as YamlNode | null)?.range?.[0] ?? offset;
         const where = this.pos(keyOffset);
-        throw new ParseError(`${where.file}:${where.line}:${where.col}: ${path || '(top level)'}: mapping keys must be plain scalars`);
+        throw new ParseError(
+          `${where.file}:${where.line}:${where.col}: ${path || '(top level)'}: mapping keys must be plain scalars`,
+        );
       }
       const rawKey = String(key.value);
       const keyPos = this.pos(key.range?.[0] ?? offset);
@@ -124,7 +136,13 @@ class TreeBuilder {
       const lower = rawKey.toLowerCase();
       const existing = entries.get(lower);
       if (existing !== undefined) {
-        this.duplicates.push({ rawKey, pos: keyPos, firstPos: existing.keyPos, firstRawKey: existing.rawKey, parentPath: path });
+        this.duplicates.push({
+          rawKey,
+          pos: keyPos,
+          firstPos: existing.keyPos,
+          firstRawKey: existing.rawKey,
+          parentPath: path,
+        });
         continue;
       }
       entries.set(lower, { rawKey, keyPos, value });
@@ -136,16 +154,23 @@ class TreeBuilder {
         const merged = this.build(source, offset, path, depth + 1);
         if (merged.kind !== 'map') {
           const where = merged.pos;
-          throw new ParseError(`${where.file}:${where.line}:${where.col}: ${path || '(top level)'}: "<<" merge needs a mapping or a list of mappings`);
+          throw new ParseError(
+            `${where.file}:${where.line}:${where.col}: ${path || '(top level)'}: "<<" merge needs a mapping or a list of mappings`,
+          );
         }
-        for (const [lower, entry] of merged.entries) if (!entries.has(lower)) entries.set(lower, entry);
+        for (const [lower, entry] of merged.entries)
+          if (!entries.has(lower)) entries.set(lower, entry);
       }
     }
     return { kind: 'map', entries, pos: this.pos(offset) };
   }
 }
 
-function describeYamlError(file: string, lineCounter: LineCounter, error: { message: string; pos: [number, number] }): string {
+function describeYamlError(
+  file: string,
+  lineCounter: LineCounter,
+  error: { message: string; pos: [number, number] },
+): string {
   const { line, col } = lineCounter.linePos(error.pos[0]);
   const firstLine = error.message.split('\n')[0] ?? error.message;
   return `${file}:${line}:${col}: cannot parse: ${firstLine}`;
@@ -173,16 +198,28 @@ export function parseConfigText(text: string, file: string, format: 'json' | 'ya
 export function parseYamlWithLibrary(text: string, file: string): ParsedFile {
   const { LineCounter: Counter, parseDocument } = yaml();
   const lineCounter = new Counter();
-  const doc = parseDocument(text, { merge: true, uniqueKeys: false, lineCounter, prettyErrors: false, strict: false });
+  const doc = parseDocument(text, {
+    merge: true,
+    uniqueKeys: false,
+    lineCounter,
+    prettyErrors: false,
+    strict: false,
+  });
   const firstError = doc.errors[0];
-  if (firstError !== undefined) throw new ParseError(describeYamlError(file, lineCounter, firstError));
+  if (firstError !== undefined)
+    throw new ParseError(describeYamlError(file, lineCounter, firstError));
   const builder = new TreeBuilder(file, lineCounter, doc);
   const root = builder.build(doc.contents, 0, '');
   if (root.kind === 'scalar' && root.value === null) {
-    return { root: { kind: 'map', entries: new Map(), pos: root.pos }, duplicates: builder.duplicates };
+    return {
+      root: { kind: 'map', entries: new Map(), pos: root.pos },
+      duplicates: builder.duplicates,
+    };
   }
   if (root.kind !== 'map') {
-    throw new ParseError(`${file}:${root.pos.line}:${root.pos.col}: the top level must be a mapping of keys to values`);
+    throw new ParseError(
+      `${file}:${root.pos.line}:${root.pos.col}: the top level must be a mapping of keys to values`,
+    );
   }
   return { root, duplicates: builder.duplicates };
 }

@@ -26,12 +26,25 @@ export function joinPath(parent: string, rawKey: string): string {
 
 export function entryOf(map: CMap | undefined, key: string): CEntry | undefined {
   const entry = map?.entries.get(key.toLowerCase());
-  if (entry === undefined || (entry.value.kind === 'scalar' && entry.value.value === null)) return undefined;
+  if (entry === undefined || (entry.value.kind === 'scalar' && entry.value.value === null))
+    return undefined;
   return entry;
 }
 
-export function report(scope: Scope, pos: SourcePos, path: string, message: string, severity: Severity = scope.severity): void {
-  scope.findings.add(severity, pos, path, message, severity === 'error-service' ? scope.service : undefined);
+export function report(
+  scope: Scope,
+  pos: SourcePos,
+  path: string,
+  message: string,
+  severity: Severity = scope.severity,
+): void {
+  scope.findings.add(
+    severity,
+    pos,
+    path,
+    message,
+    severity === 'error-service' ? scope.service : undefined,
+  );
 }
 
 function nodeValue(node: CNode): unknown {
@@ -39,7 +52,12 @@ function nodeValue(node: CNode): unknown {
   return node.kind === 'seq' ? [] : {};
 }
 
-export function readString(scope: Scope, map: CMap | undefined, parentPath: string, key: string): Located<string> | undefined {
+export function readString(
+  scope: Scope,
+  map: CMap | undefined,
+  parentPath: string,
+  key: string,
+): Located<string> | undefined {
   const entry = entryOf(map, key);
   if (entry === undefined) return undefined;
   const path = joinPath(parentPath, entry.rawKey);
@@ -55,24 +73,53 @@ const GO_TRUE = new Set(['1', 't', 'T', 'TRUE', 'true', 'True']);
 const GO_FALSE = new Set(['0', 'f', 'F', 'FALSE', 'false', 'False']);
 
 /** YAML/JSON booleans; Go-bool strings accepted with a warning (V38); anything else is an error. */
-export function readBool(scope: Scope, map: CMap | undefined, parentPath: string, key: string): Located<boolean> | undefined {
+export function readBool(
+  scope: Scope,
+  map: CMap | undefined,
+  parentPath: string,
+  key: string,
+): Located<boolean> | undefined {
   const entry = entryOf(map, key);
   if (entry === undefined) return undefined;
   const path = joinPath(parentPath, entry.rawKey);
   const node = entry.value;
-  if (node.kind === 'scalar' && typeof node.value === 'boolean') return { value: node.value, pos: node.pos, path };
-  if (node.kind === 'scalar' && typeof node.value === 'string' && (GO_TRUE.has(node.value) || GO_FALSE.has(node.value))) {
+  if (node.kind === 'scalar' && typeof node.value === 'boolean')
+    return { value: node.value, pos: node.pos, path };
+  if (
+    node.kind === 'scalar' &&
+    typeof node.value === 'string' &&
+    (GO_TRUE.has(node.value) || GO_FALSE.has(node.value))
+  ) {
     const value = GO_TRUE.has(node.value);
-    report(scope, node.pos, path, `boolean written as a string (got ${shown(node.value)}; expected true or false); read as ${value}`, 'warning');
+    report(
+      scope,
+      node.pos,
+      path,
+      `boolean written as a string (got ${shown(node.value)}; expected true or false); read as ${value}`,
+      'warning',
+    );
     return { value, pos: node.pos, path };
   }
-  const extra = node.kind === 'scalar' && typeof node.value === 'string' ? ' (the original silently read this as false)' : '';
-  report(scope, node.pos, path, `wrong type (got ${shown(nodeValue(node))}; expected true or false)${extra}`);
+  const extra =
+    node.kind === 'scalar' && typeof node.value === 'string'
+      ? ' (the original silently read this as false)'
+      : '';
+  report(
+    scope,
+    node.pos,
+    path,
+    `wrong type (got ${shown(nodeValue(node))}; expected true or false)${extra}`,
+  );
   return undefined;
 }
 
 /** Strict integers: a YAML/JSON number with an integral value (JSON `3.0` is 3). */
-export function readInt(scope: Scope, map: CMap | undefined, parentPath: string, key: string): Located<number> | undefined {
+export function readInt(
+  scope: Scope,
+  map: CMap | undefined,
+  parentPath: string,
+  key: string,
+): Located<number> | undefined {
   const entry = entryOf(map, key);
   if (entry === undefined) return undefined;
   const path = joinPath(parentPath, entry.rawKey);
@@ -85,13 +132,21 @@ export function readInt(scope: Scope, map: CMap | undefined, parentPath: string,
 }
 
 /** A list of scalars, or one string split on whitespace. */
-export function readStringList(scope: Scope, map: CMap | undefined, parentPath: string, key: string): Located<string[]> | undefined {
+export function readStringList(
+  scope: Scope,
+  map: CMap | undefined,
+  parentPath: string,
+  key: string,
+): Located<string[]> | undefined {
   const entry = entryOf(map, key);
   if (entry === undefined) return undefined;
   const path = joinPath(parentPath, entry.rawKey);
   const node = entry.value;
   if (node.kind === 'scalar') {
-    const value = typeof node.value === 'string' ? node.value.split(/\s+/).filter((word) => word !== '') : [String(node.value)];
+    const value =
+      typeof node.value === 'string'
+        ? node.value.split(/\s+/).filter((word) => word !== '')
+        : [String(node.value)];
     return { value, pos: node.pos, path };
   }
   if (node.kind === 'map') {
@@ -101,7 +156,12 @@ export function readStringList(scope: Scope, map: CMap | undefined, parentPath: 
   const value: string[] = [];
   for (const item of node.items) {
     if (item.kind !== 'scalar' || item.value === null) {
-      report(scope, item.pos, path, `wrong type of list element (got ${shown(nodeValue(item))}; expected a string)`);
+      report(
+        scope,
+        item.pos,
+        path,
+        `wrong type of list element (got ${shown(nodeValue(item))}; expected a string)`,
+      );
       return undefined;
     }
     value.push(String(item.value));
@@ -109,12 +169,22 @@ export function readStringList(scope: Scope, map: CMap | undefined, parentPath: 
   return { value, pos: node.pos, path };
 }
 
-export function readMap(scope: Scope, map: CMap | undefined, parentPath: string, key: string): Located<CMap> | undefined {
+export function readMap(
+  scope: Scope,
+  map: CMap | undefined,
+  parentPath: string,
+  key: string,
+): Located<CMap> | undefined {
   const entry = entryOf(map, key);
   if (entry === undefined) return undefined;
   const path = joinPath(parentPath, entry.rawKey);
   if (entry.value.kind !== 'map') {
-    report(scope, entry.value.pos, path, `wrong type (got ${shown(nodeValue(entry.value))}; expected a mapping)`);
+    report(
+      scope,
+      entry.value.pos,
+      path,
+      `wrong type (got ${shown(nodeValue(entry.value))}; expected a mapping)`,
+    );
     return undefined;
   }
   return { value: entry.value, pos: entry.value.pos, path };

@@ -1,13 +1,45 @@
 import { isAbsolute } from 'node:path';
 import { makeServiceName, type ServiceName } from '../service/name.js';
-import { EXPERIMENT_KEY, ROLE_KEY, isEmailAddress, isHostName, isHostPort, isUnixUserName, parseAbsoluteUrl } from './checks.js';
+import {
+  EXPERIMENT_KEY,
+  ROLE_KEY,
+  isEmailAddress,
+  isHostName,
+  isHostPort,
+  isUnixUserName,
+  parseAbsoluteUrl,
+} from './checks.js';
 import type { FindingCollector } from './findings.js';
 import { joinKeytab } from './global.js';
 import type { CMap } from './parse.js';
-import { entryOf, joinPath, readBool, readMap, readString, readStringList, report, warnUnknownKeys, type Located, type Scope } from './read.js';
+import {
+  entryOf,
+  joinPath,
+  readBool,
+  readMap,
+  readString,
+  readStringList,
+  report,
+  warnUnknownKeys,
+  type Located,
+  type Scope,
+} from './read.js';
 import { splitShellWords } from './shellwords.js';
-import { compileTemplate, DEFAULT_ROLE_FILE_TEMPLATE, PRINCIPAL_TEMPLATE_FIELDS, ROLE_FILE_TEMPLATE_FIELDS, TemplateError } from './template.js';
-import type { CompiledTemplate, GlobalSettings, ServiceSettings, SourcePos, TokenGetter, VaultServerSource } from './types.js';
+import {
+  compileTemplate,
+  DEFAULT_ROLE_FILE_TEMPLATE,
+  PRINCIPAL_TEMPLATE_FIELDS,
+  ROLE_FILE_TEMPLATE_FIELDS,
+  TemplateError,
+} from './template.js';
+import type {
+  CompiledTemplate,
+  GlobalSettings,
+  ServiceSettings,
+  SourcePos,
+  TokenGetter,
+  VaultServerSource,
+} from './types.js';
 
 export const ROLE_KEYS = [
   'account',
@@ -49,22 +81,38 @@ export interface ExperimentsScan {
 }
 
 /** Enumerates experiments and roles, checking names (V5-V9, V35) and collecting accounts. */
-export function scanExperiments(findings: FindingCollector, root: CMap, checkRoles: boolean): ExperimentsScan {
+export function scanExperiments(
+  findings: FindingCollector,
+  root: CMap,
+  checkRoles: boolean,
+): ExperimentsScan {
   const scope: Scope = { findings, severity: 'error-global' };
   const experiments = readMap(scope, root, '', 'experiments');
   const entries: ServiceEntry[] = [];
   const accounts: string[] = [];
   if (experiments === undefined || experiments.value.entries.size === 0) {
-    findings.error(experiments?.pos ?? root.pos, experiments?.path ?? 'experiments', 'no services configured (expected experiments.<experiment>.roles.<role> entries)');
+    findings.error(
+      experiments?.pos ?? root.pos,
+      experiments?.path ?? 'experiments',
+      'no services configured (expected experiments.<experiment>.roles.<role> entries)',
+    );
     return { entries, accounts };
   }
   for (const [experimentKey, experimentEntry] of experiments.value.entries) {
     const experimentPath = joinPath(experiments.path, experimentEntry.rawKey);
     if (!EXPERIMENT_KEY.test(experimentKey)) {
-      findings.error(experimentEntry.keyPos, experimentPath, `invalid experiment name (got ${JSON.stringify(experimentEntry.rawKey)}; expected letters, digits, "-" and "_", starting with a letter or digit)`);
+      findings.error(
+        experimentEntry.keyPos,
+        experimentPath,
+        `invalid experiment name (got ${JSON.stringify(experimentEntry.rawKey)}; expected letters, digits, "-" and "_", starting with a letter or digit)`,
+      );
     }
     if (experimentEntry.value.kind !== 'map') {
-      findings.warn(experimentEntry.value.pos, experimentPath, 'not a mapping; this experiment contributes no services');
+      findings.warn(
+        experimentEntry.value.pos,
+        experimentPath,
+        'not a mapping; this experiment contributes no services',
+      );
       continue;
     }
     const experiment = experimentEntry.value;
@@ -77,32 +125,74 @@ export function scanExperiments(findings: FindingCollector, root: CMap, checkRol
     let experimentInvalid = !EXPERIMENT_KEY.test(experimentKey);
     if (override !== undefined && override.value !== '') {
       if (!EXPERIMENT_KEY.test(override.value)) {
-        findings.error(override.pos, override.path, `invalid experiment name (got ${JSON.stringify(override.value)}; expected letters, digits, "-" and "_")`);
+        findings.error(
+          override.pos,
+          override.path,
+          `invalid experiment name (got ${JSON.stringify(override.value)}; expected letters, digits, "-" and "_")`,
+        );
         experimentInvalid = true;
       } else if (override.value === experimentKey) {
-        findings.warn(override.pos, override.path, 'equal to its own experiment key; has no effect');
+        findings.warn(
+          override.pos,
+          override.path,
+          'equal to its own experiment key; has no effect',
+        );
       }
     }
     const emails = readStringList(scope, experiment, experimentPath, 'emails');
     const roles = entryOf(experiment, 'roles');
     if (roles === undefined || roles.value.kind !== 'map' || roles.value.entries.size === 0) {
-      findings.warn(roles?.value.pos ?? experimentEntry.keyPos, joinPath(experimentPath, roles?.rawKey ?? 'roles'), 'missing, empty or not a mapping; this experiment contributes no services');
+      findings.warn(
+        roles?.value.pos ?? experimentEntry.keyPos,
+        joinPath(experimentPath, roles?.rawKey ?? 'roles'),
+        'missing, empty or not a mapping; this experiment contributes no services',
+      );
       continue;
     }
     for (const [roleKey, roleEntry] of roles.value.entries) {
       const rolePath = joinPath(joinPath(experimentPath, roles.rawKey), roleEntry.rawKey);
       const name = makeServiceName(experimentKey, roleKey, override?.value);
       if (roleEntry.value.kind !== 'map') {
-        findings.add('error-service', roleEntry.value.pos, rolePath, 'wrong type (expected a mapping with account, destinationNodes, ...)', name.configName);
-        entries.push({ name, role: { kind: 'map', entries: new Map(), pos: roleEntry.value.pos }, path: rolePath, pos: roleEntry.keyPos, emails, experimentInvalid: true });
+        findings.add(
+          'error-service',
+          roleEntry.value.pos,
+          rolePath,
+          'wrong type (expected a mapping with account, destinationNodes, ...)',
+          name.configName,
+        );
+        entries.push({
+          name,
+          role: { kind: 'map', entries: new Map(), pos: roleEntry.value.pos },
+          path: rolePath,
+          pos: roleEntry.keyPos,
+          emails,
+          experimentInvalid: true,
+        });
         continue;
       }
       const account = roleEntry.value.entries.get('account');
-      accounts.push(account !== undefined && account.value.kind === 'scalar' && account.value.value !== null ? String(account.value.value) : '');
+      accounts.push(
+        account !== undefined && account.value.kind === 'scalar' && account.value.value !== null
+          ? String(account.value.value)
+          : '',
+      );
       if (checkRoles && !ROLE_KEY.test(roleKey)) {
-        findings.add('error-service', roleEntry.keyPos, rolePath, `invalid role name (got ${JSON.stringify(roleEntry.rawKey)}; expected letters and digits only)`, name.configName);
+        findings.add(
+          'error-service',
+          roleEntry.keyPos,
+          rolePath,
+          `invalid role name (got ${JSON.stringify(roleEntry.rawKey)}; expected letters and digits only)`,
+          name.configName,
+        );
       }
-      entries.push({ name, role: roleEntry.value, path: rolePath, pos: roleEntry.keyPos, emails, experimentInvalid });
+      entries.push({
+        name,
+        role: roleEntry.value,
+        path: rolePath,
+        pos: roleEntry.keyPos,
+        emails,
+        experimentInvalid,
+      });
     }
   }
   return { entries, accounts };
@@ -113,7 +203,8 @@ export interface ServiceDefaults {
   readonly root: CMap;
   readonly global: GlobalSettings;
   readonly env: Readonly<Record<string, string | undefined>>;
-  readonly principalPattern: { located: Located<string>; template: CompiledTemplate | undefined } | undefined;
+  readonly principalPattern:
+    { located: Located<string>; template: CompiledTemplate | undefined } | undefined;
   readonly roleFileTemplate: CompiledTemplate | undefined;
   readonly envVaultServer: string | undefined;
 }
@@ -121,7 +212,10 @@ export interface ServiceDefaults {
 type Splittable = 'pingOptions' | 'sshOptions' | 'fileCopierOptions';
 
 /** Parses `-a X`, `-aX`, `-a=X`, `--vaultserver X`, `--vaultserver=X`; the last occurrence wins. */
-export function parseVaultServerOption(text: string): { vaultServer: string | undefined; error?: string } {
+export function parseVaultServerOption(text: string): {
+  vaultServer: string | undefined;
+  error?: string;
+} {
   const split = splitShellWords(text);
   if (!split.ok) return { vaultServer: undefined, error: split.error };
   let found: string | undefined;
@@ -136,7 +230,8 @@ export function parseVaultServerOption(text: string): { vaultServer: string | un
       }
     } else if (word.startsWith('--vaultserver=')) found = word.slice('--vaultserver='.length);
     else if (word.startsWith('-a=')) found = word.slice(3);
-    else if (word.startsWith('-a') && word.length > 2 && !word.startsWith('--')) found = word.slice(2);
+    else if (word.startsWith('-a') && word.length > 2 && !word.startsWith('--'))
+      found = word.slice(2);
   }
   return { vaultServer: found };
 }
@@ -164,34 +259,68 @@ export function prepareServiceDefaults(
 ): ServiceDefaults {
   const scope: Scope = { findings, severity: 'error-global' };
   const pattern = readString(scope, root, '', 'kerberosPrincipalPattern');
-  const principalPattern = pattern === undefined ? undefined : { located: pattern, template: compileAt(scope, pattern, PRINCIPAL_TEMPLATE_FIELDS) };
-  if (principalPattern?.template !== undefined && !principalPattern.template.fields.includes('Account')) {
-    findings.warn(pattern!.pos, pattern!.path, 'has no {{.Account}}, so every service gets the same principal');
+  const principalPattern =
+    pattern === undefined
+      ? undefined
+      : { located: pattern, template: compileAt(scope, pattern, PRINCIPAL_TEMPLATE_FIELDS) };
+  if (
+    principalPattern?.template !== undefined &&
+    !principalPattern.template.fields.includes('Account')
+  ) {
+    findings.warn(
+      pattern!.pos,
+      pattern!.path,
+      'has no {{.Account}}, so every service gets the same principal',
+    );
   }
   const roleTemplate = readString(scope, root, '', 'defaultRoleFileDestinationTemplate');
-  let roleFileTemplate: CompiledTemplate | undefined = compileTemplate(DEFAULT_ROLE_FILE_TEMPLATE, ROLE_FILE_TEMPLATE_FIELDS);
+  let roleFileTemplate: CompiledTemplate | undefined = compileTemplate(
+    DEFAULT_ROLE_FILE_TEMPLATE,
+    ROLE_FILE_TEMPLATE_FIELDS,
+  );
   if (roleTemplate !== undefined) {
-    roleFileTemplate = roleTemplate.value === '' ? undefined : compileAt(scope, roleTemplate, ROLE_FILE_TEMPLATE_FIELDS);
-    if (roleTemplate.value === '') findings.error(roleTemplate.pos, roleTemplate.path, 'empty (expected a remote path such as /tmp/default_role_{{.Experiment}}_{{.DesiredUID}})');
+    roleFileTemplate =
+      roleTemplate.value === ''
+        ? undefined
+        : compileAt(scope, roleTemplate, ROLE_FILE_TEMPLATE_FIELDS);
+    if (roleTemplate.value === '')
+      findings.error(
+        roleTemplate.pos,
+        roleTemplate.path,
+        'empty (expected a remote path such as /tmp/default_role_{{.Experiment}}_{{.DesiredUID}})',
+      );
   }
   for (const key of ['pingOptions', 'sshOptions', 'fileCopierOptions'] as const) {
     const located = readString(scope, root, '', key);
     if (located !== undefined) checkShellWords(scope, located, key);
   }
   if (entryOf(root, 'fileCopierOptions') === undefined) {
-    findings.warn(root.pos, 'fileCopierOptions', 'not set, so rsync gets no options unless a role sets fileCopierOptionsOverride (the original never applied "--perms --chmod=u=r,go=" either)');
+    findings.warn(
+      root.pos,
+      'fileCopierOptions',
+      'not set, so rsync gets no options unless a role sets fileCopierOptionsOverride (the original never applied "--perms --chmod=u=r,go=" either)',
+    );
   }
   const collector = readString(scope, root, '', 'condorCollectorHost');
   if (collector !== undefined) checkCollectors(scope, collector);
   const credd = readString(scope, root, '', 'condorCreddHost');
   if (credd !== undefined && credd.value !== '' && !isHostPort(credd.value)) {
-    report(scope, credd.pos, credd.path, `not a host name (got ${JSON.stringify(credd.value)}; expected e.g. credd01.example.org)`);
+    report(
+      scope,
+      credd.pos,
+      credd.path,
+      `not a host name (got ${JSON.stringify(credd.value)}; expected e.g. credd01.example.org)`,
+    );
   }
   const vault = readString(scope, root, '', 'vaultServer');
   if (vault !== undefined) checkVaultServer(scope, vault);
   const keytab = readString(scope, root, '', 'keytabPath');
   if (keytab !== undefined && keytab.value !== '' && !isAbsolute(keytab.value)) {
-    findings.warn(keytab.pos, keytab.path, `relative path, resolved against the working directory (got ${JSON.stringify(keytab.value)}; expected an absolute directory)`);
+    findings.warn(
+      keytab.pos,
+      keytab.path,
+      `relative path, resolved against the working directory (got ${JSON.stringify(keytab.value)}; expected an absolute directory)`,
+    );
   }
   // V4-like for the vault-server environment variable (Q18 fix: warn and fall through).
   let envVaultServer: string | undefined;
@@ -199,28 +328,53 @@ export function prepareServiceDefaults(
   if (envOpts !== undefined && envOpts !== '') {
     const parsed = parseVaultServerOption(envOpts);
     if (parsed.vaultServer === undefined || parsed.vaultServer === '') {
-      findings.warn(root.pos, `$${VAULT_SERVER_ENV}`, `has no -a/--vaultserver value${parsed.error === undefined ? '' : ` (${parsed.error})`}; the configured vault server is used instead (got ${JSON.stringify(envOpts)}; expected e.g. "-a vault.example.org")`);
+      findings.warn(
+        root.pos,
+        `$${VAULT_SERVER_ENV}`,
+        `has no -a/--vaultserver value${parsed.error === undefined ? '' : ` (${parsed.error})`}; the configured vault server is used instead (got ${JSON.stringify(envOpts)}; expected e.g. "-a vault.example.org")`,
+      );
     } else envVaultServer = parsed.vaultServer;
   }
   return { root, global, env, principalPattern, roleFileTemplate, envVaultServer };
 }
 
-function checkShellWords(scope: Scope, located: Located<string>, key: Splittable | `${Splittable}Override`): string[] {
+function checkShellWords(
+  scope: Scope,
+  located: Located<string>,
+  key: Splittable | `${Splittable}Override`,
+): string[] {
   const split = splitShellWords(located.value);
   if (!split.ok) {
-    report(scope, located.pos, located.path, `cannot be split into words: ${split.error} (got ${JSON.stringify(located.value)}; expected shell-quoted words)`);
+    report(
+      scope,
+      located.pos,
+      located.path,
+      `cannot be split into words: ${split.error} (got ${JSON.stringify(located.value)}; expected shell-quoted words)`,
+    );
     return split.words;
   }
   for (const word of split.words) {
     if (/[\s'"\\]/.test(word)) {
-      report(scope, located.pos, located.path, `word ${JSON.stringify(word)} contains whitespace or quotes; the original split it again into several arguments`, 'warning');
+      report(
+        scope,
+        located.pos,
+        located.path,
+        `word ${JSON.stringify(word)} contains whitespace or quotes; the original split it again into several arguments`,
+        'warning',
+      );
     }
   }
   if (key.startsWith('sshOptions')) {
     split.words.forEach((word, index) => {
       if (word === '-o' || word.includes('=')) return;
       if (split.words[index - 1] === '-o') return;
-      report(scope, located.pos, located.path, `word ${JSON.stringify(word)} is not a Key=Value option and is dropped (expected e.g. "-o ConnectTimeout=30")`, 'warning');
+      report(
+        scope,
+        located.pos,
+        located.path,
+        `word ${JSON.stringify(word)} is not a Key=Value option and is dropped (expected e.g. "-o ConnectTimeout=30")`,
+        'warning',
+      );
     });
   }
   return split.words;
@@ -229,7 +383,13 @@ function checkShellWords(scope: Scope, located: Located<string>, key: Splittable
 function checkCollectors(scope: Scope, located: Located<string>): string[] {
   const hosts = splitCollectors(located.value);
   for (const host of hosts) {
-    if (!isHostPort(host)) report(scope, located.pos, located.path, `not a host[:port] (got ${JSON.stringify(host)}; expected e.g. collector.example.org:9618)`);
+    if (!isHostPort(host))
+      report(
+        scope,
+        located.pos,
+        located.path,
+        `not a host[:port] (got ${JSON.stringify(host)}; expected e.g. collector.example.org:9618)`,
+      );
   }
   return hosts;
 }
@@ -242,8 +402,19 @@ export function splitCollectors(value: string): string[] {
 }
 
 function checkVaultServer(scope: Scope, located: Located<string>): void {
-  if (located.value === '' || isHostPort(located.value) || parseAbsoluteUrl(located.value) !== undefined) return;
-  report(scope, located.pos, located.path, `not a host name or URL (got ${JSON.stringify(located.value)}; expected e.g. vault.example.org)`, 'warning');
+  if (
+    located.value === '' ||
+    isHostPort(located.value) ||
+    parseAbsoluteUrl(located.value) !== undefined
+  )
+    return;
+  report(
+    scope,
+    located.pos,
+    located.path,
+    `not a host name or URL (got ${JSON.stringify(located.value)}; expected e.g. vault.example.org)`,
+    'warning',
+  );
 }
 
 export function credkeyOf(principal: string): string {
@@ -251,7 +422,11 @@ export function credkeyOf(principal: string): string {
 }
 
 /** HTGETTOKENOPTS of one token-push service (token-push.md 3.5.2; only the environment, Q22). */
-export function htgettokenOptsFor(envValue: string | undefined, minTokenLifetime: string, credkey: string): string {
+export function htgettokenOptsFor(
+  envValue: string | undefined,
+  minTokenLifetime: string,
+  credkey: string,
+): string {
   if (envValue !== undefined && envValue !== '') {
     return envValue.includes(credkey) ? envValue : `${envValue} --credkey=${credkey}`;
   }
@@ -262,41 +437,81 @@ export function htgettokenOptsFor(envValue: string | undefined, minTokenLifetime
  * Resolves one service (token-push.md 3.5 without the run-time parts: UID from the DB, condor
  * queries). Every problem is reported as an error-service finding; undefined when the service cannot run.
  */
-export function resolveService(findings: FindingCollector, defaults: ServiceDefaults, entry: ServiceEntry): ServiceSettings | undefined {
+export function resolveService(
+  findings: FindingCollector,
+  defaults: ServiceDefaults,
+  entry: ServiceEntry,
+): ServiceSettings | undefined {
   const firstFinding = findings.list.length;
   const scope: Scope = { findings, severity: 'error-service', service: entry.name.configName };
   const { root, global } = defaults;
   const role = entry.role;
   const path = entry.path;
-  const fail = (pos: SourcePos, keyPath: string, message: string): void => report(scope, pos, keyPath, message);
+  const fail = (pos: SourcePos, keyPath: string, message: string): void =>
+    report(scope, pos, keyPath, message);
   warnUnknownKeys(scope, role, path, ROLE_KEYS);
 
   // Override if set (even empty), else the global key.
   const overridable = (key: string): Located<string> | undefined =>
-    entryOf(role, `${key}Override`) !== undefined ? readString(scope, role, path, `${key}Override`) : readString({ ...scope, findings: silent }, root, '', key);
+    entryOf(role, `${key}Override`) !== undefined
+      ? readString(scope, role, path, `${key}Override`)
+      : readString({ ...scope, findings: silent }, root, '', key);
 
   const account = readString(scope, role, path, 'account');
-  if (account === undefined || account.value === '') fail(account?.pos ?? entry.pos, account?.path ?? joinPath(path, 'account'), 'missing (expected the Unix account on the destination nodes, e.g. dunepro)');
-  else if (!isUnixUserName(account.value)) fail(account.pos, account.path, `not a Unix user name (got ${JSON.stringify(account.value)}; expected e.g. dunepro)`);
+  if (account === undefined || account.value === '')
+    fail(
+      account?.pos ?? entry.pos,
+      account?.path ?? joinPath(path, 'account'),
+      'missing (expected the Unix account on the destination nodes, e.g. dunepro)',
+    );
+  else if (!isUnixUserName(account.value))
+    fail(
+      account.pos,
+      account.path,
+      `not a Unix user name (got ${JSON.stringify(account.value)}; expected e.g. dunepro)`,
+    );
   const accountName = account?.value ?? '';
 
   const nodes = readStringList(scope, role, path, 'destinationNodes');
   if (nodes === undefined || nodes.value.length === 0) {
-    fail(nodes?.pos ?? entry.pos, nodes?.path ?? joinPath(path, 'destinationNodes'), 'missing or empty; nothing would be pushed (expected a list of host names)');
+    fail(
+      nodes?.pos ?? entry.pos,
+      nodes?.path ?? joinPath(path, 'destinationNodes'),
+      'missing or empty; nothing would be pushed (expected a list of host names)',
+    );
   } else {
     const seen = new Set<string>();
     for (const node of nodes.value) {
-      if (!isHostName(node)) fail(nodes.pos, nodes.path, `not a host name (got ${JSON.stringify(node)}; expected e.g. node01.example.org)`);
-      if (seen.has(node)) report(scope, nodes.pos, nodes.path, `duplicate node ${JSON.stringify(node)}`, 'warning');
+      if (!isHostName(node))
+        fail(
+          nodes.pos,
+          nodes.path,
+          `not a host name (got ${JSON.stringify(node)}; expected e.g. node01.example.org)`,
+        );
+      if (seen.has(node))
+        report(scope, nodes.pos, nodes.path, `duplicate node ${JSON.stringify(node)}`, 'warning');
       seen.add(node);
     }
   }
 
   if (entry.emails === undefined || entry.emails.value.length === 0) {
-    report(scope, entry.emails?.pos ?? entry.pos, `${path.split('.roles.')[0] ?? path}.emails`, 'empty; no stakeholder notifications, and this service\'s notifications are dropped', 'warning');
+    report(
+      scope,
+      entry.emails?.pos ?? entry.pos,
+      `${path.split('.roles.')[0] ?? path}.emails`,
+      "empty; no stakeholder notifications, and this service's notifications are dropped",
+      'warning',
+    );
   } else {
     for (const address of entry.emails.value) {
-      if (!isEmailAddress(address)) report(scope, entry.emails.pos, entry.emails.path, `not an e-mail address (got ${JSON.stringify(address)}; expected user@domain)`, 'warning');
+      if (!isEmailAddress(address))
+        report(
+          scope,
+          entry.emails.pos,
+          entry.emails.path,
+          `not an e-mail address (got ${JSON.stringify(address)}; expected user@domain)`,
+          'warning',
+        );
     }
   }
 
@@ -305,10 +520,20 @@ export function resolveService(findings: FindingCollector, defaults: ServiceDefa
   if (uidEntry !== undefined) {
     const node = uidEntry.value;
     const uidPath = joinPath(path, uidEntry.rawKey);
-    if (node.kind === 'scalar' && typeof node.value === 'number' && Number.isInteger(node.value) && node.value >= 1 && node.value <= 4294967294) {
+    if (
+      node.kind === 'scalar' &&
+      typeof node.value === 'number' &&
+      Number.isInteger(node.value) &&
+      node.value >= 1 &&
+      node.value <= 4294967294
+    ) {
       desiredUIDOverride = node.value;
     } else {
-      fail(node.pos, uidPath, `not a valid UID (got ${node.kind === 'scalar' ? JSON.stringify(node.value) : 'a collection'}; expected an integer 1-4294967294)`);
+      fail(
+        node.pos,
+        uidPath,
+        `not a valid UID (got ${node.kind === 'scalar' ? JSON.stringify(node.value) : 'a collection'}; expected an integer 1-4294967294)`,
+      );
     }
   }
 
@@ -317,19 +542,30 @@ export function resolveService(findings: FindingCollector, defaults: ServiceDefa
   const principalOverride = readString(scope, role, path, 'userPrincipalOverride');
   if (principalOverride !== undefined) {
     userPrincipal = principalOverride.value;
-    if (userPrincipal === '') fail(principalOverride.pos, principalOverride.path, 'empty (expected a Kerberos principal)');
+    if (userPrincipal === '')
+      fail(principalOverride.pos, principalOverride.path, 'empty (expected a Kerberos principal)');
   } else {
     const patternOverride = readString(scope, role, path, 'kerberosPrincipalPatternOverride');
     let template: CompiledTemplate | undefined;
     if (patternOverride !== undefined) {
       template = compileAt(scope, patternOverride, PRINCIPAL_TEMPLATE_FIELDS);
-      if (template !== undefined && !template.fields.includes('Account')) report(scope, patternOverride.pos, patternOverride.path, 'has no {{.Account}}', 'warning');
+      if (template !== undefined && !template.fields.includes('Account'))
+        report(scope, patternOverride.pos, patternOverride.path, 'has no {{.Account}}', 'warning');
     } else template = defaults.principalPattern?.template;
     if (patternOverride === undefined && defaults.principalPattern === undefined) {
-      fail(entry.pos, joinPath(path, 'userPrincipalOverride'), 'no Kerberos principal: set userPrincipalOverride here or kerberosPrincipalPattern(Override)');
+      fail(
+        entry.pos,
+        joinPath(path, 'userPrincipalOverride'),
+        'no Kerberos principal: set userPrincipalOverride here or kerberosPrincipalPattern(Override)',
+      );
     } else if (template !== undefined) {
       userPrincipal = template.render({ Account: accountName });
-      if (userPrincipal === '') fail(patternOverride?.pos ?? defaults.principalPattern!.located.pos, patternOverride?.path ?? 'kerberosPrincipalPattern', 'renders an empty principal');
+      if (userPrincipal === '')
+        fail(
+          patternOverride?.pos ?? defaults.principalPattern!.located.pos,
+          patternOverride?.path ?? 'kerberosPrincipalPattern',
+          'renders an empty principal',
+        );
     }
   }
   const credkey = credkeyOf(userPrincipal);
@@ -339,11 +575,28 @@ export function resolveService(findings: FindingCollector, defaults: ServiceDefa
   const keytabOverride = readString(scope, role, path, 'keytabPathOverride');
   if (keytabOverride !== undefined) {
     keytabPath = keytabOverride.value;
-    if (keytabPath === '') fail(keytabOverride.pos, keytabOverride.path, 'empty (expected the full path of the keytab file)');
-    else if (!isAbsolute(keytabPath)) report(scope, keytabOverride.pos, keytabOverride.path, `relative path (got ${JSON.stringify(keytabPath)}; expected an absolute file path)`, 'warning');
+    if (keytabPath === '')
+      fail(
+        keytabOverride.pos,
+        keytabOverride.path,
+        'empty (expected the full path of the keytab file)',
+      );
+    else if (!isAbsolute(keytabPath))
+      report(
+        scope,
+        keytabOverride.pos,
+        keytabOverride.path,
+        `relative path (got ${JSON.stringify(keytabPath)}; expected an absolute file path)`,
+        'warning',
+      );
   } else {
     const keytabDir = readString({ ...scope, findings: silent }, root, '', 'keytabPath');
-    if (keytabDir === undefined || keytabDir.value === '') fail(entry.pos, joinPath(path, 'keytabPathOverride'), 'no keytab: set keytabPath (a directory) or keytabPathOverride here (a file)');
+    if (keytabDir === undefined || keytabDir.value === '')
+      fail(
+        entry.pos,
+        joinPath(path, 'keytabPathOverride'),
+        'no keytab: set keytabPath (a directory) or keytabPathOverride here (a file)',
+      );
     else keytabPath = joinKeytab(keytabDir.value, accountName);
   }
 
@@ -352,37 +605,67 @@ export function resolveService(findings: FindingCollector, defaults: ServiceDefa
   const vaultOverride = readString(scope, role, path, 'vaultServerOverride');
   if (vaultOverride !== undefined) checkVaultServer(scope, vaultOverride);
   const vaultGlobal = readString({ ...scope, findings: silent }, root, '', 'vaultServer');
-  if (defaults.envVaultServer !== undefined) vaultServer = { kind: 'env', value: defaults.envVaultServer };
-  else if (vaultOverride !== undefined) vaultServer = { kind: 'override', value: vaultOverride.value };
+  if (defaults.envVaultServer !== undefined)
+    vaultServer = { kind: 'env', value: defaults.envVaultServer };
+  else if (vaultOverride !== undefined)
+    vaultServer = { kind: 'override', value: vaultOverride.value };
   else if (vaultGlobal !== undefined) vaultServer = { kind: 'global', value: vaultGlobal.value };
 
   // Token getter (V25).
   let tokenGetter: TokenGetter = 'storeAndGetToken';
   const getter = readString(scope, role, path, 'tokenGetterOverride');
   if (getter !== undefined) {
-    if (getter.value === 'getToken' || getter.value === 'storeAndGetToken') tokenGetter = getter.value;
-    else fail(getter.pos, getter.path, `unknown token getter (got ${JSON.stringify(getter.value)}; expected "getToken" or "storeAndGetToken", case-sensitive)`);
+    if (getter.value === 'getToken' || getter.value === 'storeAndGetToken')
+      tokenGetter = getter.value;
+    else
+      fail(
+        getter.pos,
+        getter.path,
+        `unknown token getter (got ${JSON.stringify(getter.value)}; expected "getToken" or "storeAndGetToken", case-sensitive)`,
+      );
   }
 
   // Collectors and credd (V22, V23).
   const collectorOverride = readString(scope, role, path, 'condorCollectorHostOverride');
-  const collectorSource = collectorOverride ?? readString({ ...scope, findings: silent }, root, '', 'condorCollectorHost');
-  const collectorHosts = collectorOverride !== undefined ? checkCollectors(scope, collectorOverride) : splitCollectors(collectorSource?.value ?? '');
+  const collectorSource =
+    collectorOverride ??
+    readString({ ...scope, findings: silent }, root, '', 'condorCollectorHost');
+  const collectorHosts =
+    collectorOverride !== undefined
+      ? checkCollectors(scope, collectorOverride)
+      : splitCollectors(collectorSource?.value ?? '');
   if (tokenGetter === 'storeAndGetToken' && collectorHosts.length === 0) {
-    fail(collectorSource?.pos ?? entry.pos, collectorSource?.path ?? joinPath(path, 'condorCollectorHostOverride'), 'no collector hosts (set condorCollectorHost or condorCollectorHostOverride; needed to store vault tokens)');
+    fail(
+      collectorSource?.pos ?? entry.pos,
+      collectorSource?.path ?? joinPath(path, 'condorCollectorHostOverride'),
+      'no collector hosts (set condorCollectorHost or condorCollectorHostOverride; needed to store vault tokens)',
+    );
   }
   let creddHost: string | undefined;
   const creddOverride = readString(scope, role, path, 'condorCreddHostOverride');
   if (creddOverride !== undefined) {
-    if (creddOverride.value === '') report(scope, creddOverride.pos, creddOverride.path, 'empty; the collectors are queried for schedds', 'warning');
-    else if (!isHostPort(creddOverride.value)) fail(creddOverride.pos, creddOverride.path, `not a host name (got ${JSON.stringify(creddOverride.value)}; expected e.g. credd01.example.org)`);
+    if (creddOverride.value === '')
+      report(
+        scope,
+        creddOverride.pos,
+        creddOverride.path,
+        'empty; the collectors are queried for schedds',
+        'warning',
+      );
+    else if (!isHostPort(creddOverride.value))
+      fail(
+        creddOverride.pos,
+        creddOverride.path,
+        `not a host name (got ${JSON.stringify(creddOverride.value)}; expected e.g. credd01.example.org)`,
+      );
     else creddHost = creddOverride.value;
   } else {
     const creddGlobal = readString({ ...scope, findings: silent }, root, '', 'condorCreddHost');
     if (creddGlobal !== undefined && creddGlobal.value !== '') creddHost = creddGlobal.value;
   }
   const constraint = overridable('condorScheddConstraint');
-  const scheddConstraint = constraint === undefined || constraint.value === '' ? undefined : constraint.value;
+  const scheddConstraint =
+    constraint === undefined || constraint.value === '' ? undefined : constraint.value;
 
   const tokenRoot = overridable('serviceCreddVaultTokenPathRoot');
 
@@ -399,15 +682,30 @@ export function resolveService(findings: FindingCollector, defaults: ServiceDefa
 
   // Role-file destination (V21).
   let roleFileDestination = defaults.roleFileTemplate;
-  const templateOverride = readString(scope, role, path, 'defaultRoleFileDestinationTemplateOverride');
+  const templateOverride = readString(
+    scope,
+    role,
+    path,
+    'defaultRoleFileDestinationTemplateOverride',
+  );
   if (templateOverride !== undefined) {
-    roleFileDestination = templateOverride.value === '' ? undefined : compileAt(scope, templateOverride, ROLE_FILE_TEMPLATE_FIELDS);
-    if (templateOverride.value === '') fail(templateOverride.pos, templateOverride.path, 'empty (expected a remote path such as /tmp/default_role_{{.Experiment}}_{{.DesiredUID}})');
+    roleFileDestination =
+      templateOverride.value === ''
+        ? undefined
+        : compileAt(scope, templateOverride, ROLE_FILE_TEMPLATE_FIELDS);
+    if (templateOverride.value === '')
+      fail(
+        templateOverride.pos,
+        templateOverride.path,
+        'empty (expected a remote path such as /tmp/default_role_{{.Experiment}}_{{.DesiredUID}})',
+      );
   }
 
   const notificationsOverride = readBool(scope, role, path, 'disableNotificationsOverride');
 
-  const failed = findings.list.slice(firstFinding).some((finding) => finding.severity === 'error-service');
+  const failed = findings.list
+    .slice(firstFinding)
+    .some((finding) => finding.severity === 'error-service');
   if (failed || entry.experimentInvalid || roleFileDestination === undefined) return undefined;
   return {
     name: entry.name,
@@ -418,7 +716,11 @@ export function resolveService(findings: FindingCollector, defaults: ServiceDefa
     userPrincipal,
     credkey,
     keytabPath,
-    htgettokenOpts: htgettokenOptsFor(defaults.env['HTGETTOKENOPTS'], global.minTokenLifetime, credkey),
+    htgettokenOpts: htgettokenOptsFor(
+      defaults.env['HTGETTOKENOPTS'],
+      global.minTokenLifetime,
+      credkey,
+    ),
     vaultServer,
     collectorHosts,
     creddHost,
@@ -435,4 +737,9 @@ export function resolveService(findings: FindingCollector, defaults: ServiceDefa
 }
 
 /** Swallows findings: for re-reading global keys that were already validated once. */
-const silent = { add: () => undefined, error: () => undefined, warn: () => undefined, list: [] } as unknown as FindingCollector;
+const silent = {
+  add: () => undefined,
+  error: () => undefined,
+  warn: () => undefined,
+  list: [],
+} as unknown as FindingCollector;

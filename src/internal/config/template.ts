@@ -38,18 +38,28 @@ export class TemplateError extends Error {
   }
 }
 
-type Part = { readonly kind: 'text'; text: string } | { readonly kind: 'field'; readonly field: string };
+type Part =
+  { readonly kind: 'text'; text: string } | { readonly kind: 'field'; readonly field: string };
 
-const PLACEHOLDER = /^\{\{(-[ \t\r\n])?[ \t\r\n]*\.([A-Za-z][A-Za-z0-9]*)[ \t\r\n]*([ \t\r\n]-)?\}\}$/;
+const PLACEHOLDER =
+  /^\{\{(-[ \t\r\n])?[ \t\r\n]*\.([A-Za-z][A-Za-z0-9]*)[ \t\r\n]*([ \t\r\n]-)?\}\}$/;
 
-export function compileTemplate(source: string, allowedFields: readonly string[], origin?: KeyOrigin): CompiledTemplate {
+export function compileTemplate(
+  source: string,
+  allowedFields: readonly string[],
+  origin?: KeyOrigin,
+): CompiledTemplate {
   if (origin === undefined) return compileUnnamed(source, allowedFields);
   try {
     return compileUnnamed(source, allowedFields);
   } catch (error) {
     if (!(error instanceof TemplateError)) throw error;
     const { file, line, col } = origin.pos;
-    throw new TemplateError(`${file}:${line}:${col}: ${origin.keyPath}: ${error.message}`, error.got, error.offset);
+    throw new TemplateError(
+      `${file}:${line}:${col}: ${origin.keyPath}: ${error.message}`,
+      error.got,
+      error.offset,
+    );
   }
 }
 
@@ -66,7 +76,11 @@ function compileUnnamed(source: string, allowedFields: readonly string[]): Compi
     if (open === -1) break;
     const close = source.indexOf('}}', open + 2);
     if (close === -1) {
-      throw new TemplateError('unclosed template action: "{{" without a matching "}}"', source.slice(open), open);
+      throw new TemplateError(
+        'unclosed template action: "{{" without a matching "}}"',
+        source.slice(open),
+        open,
+      );
     }
     const action = source.slice(open, close + 2);
     const match = PLACEHOLDER.exec(action);
@@ -98,7 +112,9 @@ function compileUnnamed(source: string, allowedFields: readonly string[]): Compi
     source,
     fields,
     render(ctx) {
-      return parts.map((part) => (part.kind === 'text' ? part.text : String(ctx[part.field] ?? ''))).join('');
+      return parts
+        .map((part) => (part.kind === 'text' ? part.text : String(ctx[part.field] ?? '')))
+        .join('');
     },
   };
 }

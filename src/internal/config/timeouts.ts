@@ -2,7 +2,15 @@ import { parseGoDuration, formatMs } from './duration.js';
 import type { FindingCollector } from './findings.js';
 import type { CMap } from './parse.js';
 import { joinPath } from './read.js';
-import { WORKER_TYPES, type RetryPolicies, type RetryPolicy, type SourcePos, type Timeouts, type ValidationTarget, type WorkerType } from './types.js';
+import {
+  WORKER_TYPES,
+  type RetryPolicies,
+  type RetryPolicy,
+  type SourcePos,
+  type Timeouts,
+  type ValidationTarget,
+  type WorkerType,
+} from './types.js';
 
 type TimeoutName = 'global' | 'kerberos' | 'vaultstorer' | 'ping' | 'push' | 'ferryrequest' | 'db';
 const FIELD: Readonly<Record<TimeoutName, keyof Timeouts>> = {
@@ -27,7 +35,8 @@ const TP_STAGES: readonly TimeoutName[] = ['kerberos', 'vaultstorer', 'ping', 'p
 const RUF_STAGES: readonly TimeoutName[] = ['ferryrequest', 'db'];
 const EXPECTED_DURATION = 'expected a Go duration such as "30s", "1m30s" or "250ms"';
 
-const involvesTokenPush = (target: ValidationTarget): boolean => target !== 'refresh-uids-from-ferry';
+const involvesTokenPush = (target: ValidationTarget): boolean =>
+  target !== 'refresh-uids-from-ferry';
 const involvesRefresh = (target: ValidationTarget): boolean => target !== 'token-push';
 
 /**
@@ -46,10 +55,16 @@ export function resolveTimeouts(
   const paths: Partial<Record<TimeoutName, string>> = {};
   const base = timeoutsMap?.path ?? 'timeouts';
   for (const [lower, entry] of timeoutsMap?.value.entries ?? []) {
-    const name = (lower.endsWith('timeout') ? lower.slice(0, -'timeout'.length) : lower) as TimeoutName;
+    const name = (
+      lower.endsWith('timeout') ? lower.slice(0, -'timeout'.length) : lower
+    ) as TimeoutName;
     const path = joinPath(base, entry.rawKey);
     if (!(name in FIELD)) {
-      findings.warn(entry.keyPos, path, 'unknown timeout, ignored (known: globalTimeout, kerberosTimeout, vaultStorerTimeout, pingTimeout, pushTimeout, ferryRequestTimeout, dbTimeout)');
+      findings.warn(
+        entry.keyPos,
+        path,
+        'unknown timeout, ignored (known: globalTimeout, kerberosTimeout, vaultStorerTimeout, pingTimeout, pushTimeout, ferryRequestTimeout, dbTimeout)',
+      );
       continue;
     }
     if (paths[name] !== undefined) {
@@ -63,12 +78,19 @@ export function resolveTimeouts(
     const text = node.kind === 'scalar' && typeof node.value === 'string' ? node.value : undefined;
     const ms = text === undefined ? undefined : parseGoDuration(text);
     if (ms === undefined) {
-      const got = node.kind === 'scalar' ? JSON.stringify(node.value) : `a ${node.kind === 'seq' ? 'list' : 'mapping'}`;
+      const got =
+        node.kind === 'scalar'
+          ? JSON.stringify(node.value)
+          : `a ${node.kind === 'seq' ? 'list' : 'mapping'}`;
       findings.error(node.pos, path, `not a Go duration (got ${got}; ${EXPECTED_DURATION})`);
       continue;
     }
     if (ms <= 0) {
-      findings.error(node.pos, path, `must be greater than zero (got ${JSON.stringify(text)}; ${EXPECTED_DURATION})`);
+      findings.error(
+        node.pos,
+        path,
+        `must be greater than zero (got ${JSON.stringify(text)}; ${EXPECTED_DURATION})`,
+      );
       continue;
     }
     values[FIELD[name]] = ms;
@@ -79,7 +101,9 @@ export function resolveTimeouts(
   const checkBudget = (stages: readonly TimeoutName[], executable: string): void => {
     const sum = stages.reduce((total, stage) => total + timeouts[FIELD[stage]], 0);
     if (sum > timeouts.globalMs) {
-      const parts = stages.map((stage) => `${stage} ${formatMs(timeouts[FIELD[stage]])}`).join(' + ');
+      const parts = stages
+        .map((stage) => `${stage} ${formatMs(timeouts[FIELD[stage]])}`)
+        .join(' + ');
       findings.error(
         globalPos,
         globalPath,
@@ -117,19 +141,28 @@ export function resolveRetries(
   workerTypeMap: { value: CMap; path: string } | undefined,
   timeouts: Timeouts,
 ): RetryPolicies {
-  const policies: Record<WorkerType, RetryPolicy> = Object.fromEntries(WORKER_TYPES.map((name) => [name, NO_RETRIES])) as Record<WorkerType, RetryPolicy>;
+  const policies: Record<WorkerType, RetryPolicy> = Object.fromEntries(
+    WORKER_TYPES.map((name) => [name, NO_RETRIES]),
+  ) as Record<WorkerType, RetryPolicy>;
   const base = workerTypeMap?.path ?? 'workerType';
   for (const [lower, entry] of workerTypeMap?.value.entries ?? []) {
     const name = WORKER_TYPES.find((candidate) => candidate.toLowerCase() === lower);
     const path = joinPath(base, entry.rawKey);
     if (name === undefined) {
-      const note = lower === 'storeandgettokeninteractive' ? 'never read by token-push' : `unknown worker type (known: ${WORKER_TYPES.join(', ')})`;
+      const note =
+        lower === 'storeandgettokeninteractive'
+          ? 'never read by token-push'
+          : `unknown worker type (known: ${WORKER_TYPES.join(', ')})`;
       findings.warn(entry.keyPos, path, `${note}; ignored`);
       continue;
     }
     if (entry.value.kind === 'scalar' && entry.value.value === null) continue;
     if (entry.value.kind !== 'map') {
-      findings.error(entry.value.pos, path, 'wrong type (expected a mapping with numRetries and retrySleep)');
+      findings.error(
+        entry.value.pos,
+        path,
+        'wrong type (expected a mapping with numRetries and retrySleep)',
+      );
       continue;
     }
     const policy = readPolicy(findings, entry.value, path);
@@ -157,25 +190,45 @@ function readPolicy(findings: FindingCollector, map: CMap, path: string): RetryP
     const node = entry.value;
     if (lower === 'numretries') {
       if (node.kind === 'scalar' && node.value === null) continue;
-      if (node.kind === 'scalar' && typeof node.value === 'number' && Number.isInteger(node.value) && node.value >= 0) {
+      if (
+        node.kind === 'scalar' &&
+        typeof node.value === 'number' &&
+        Number.isInteger(node.value) &&
+        node.value >= 0
+      ) {
         numRetries = node.value;
       } else {
         ok = false;
         const got = node.kind === 'scalar' ? JSON.stringify(node.value) : 'a collection';
-        findings.error(node.pos, childPath, `not a non-negative integer (got ${got}; expected e.g. 3)`);
+        findings.error(
+          node.pos,
+          childPath,
+          `not a non-negative integer (got ${got}; expected e.g. 3)`,
+        );
       }
     } else if (lower === 'retrysleep') {
       if (node.kind === 'scalar' && node.value === null) continue;
-      const ms = node.kind === 'scalar' && typeof node.value === 'string' ? parseGoDuration(node.value) : undefined;
+      const ms =
+        node.kind === 'scalar' && typeof node.value === 'string'
+          ? parseGoDuration(node.value)
+          : undefined;
       if (ms === undefined || ms < 0) {
         ok = false;
         const got = node.kind === 'scalar' ? JSON.stringify(node.value) : 'a collection';
-        findings.error(node.pos, childPath, `not a non-negative Go duration string (got ${got}; ${EXPECTED_DURATION})`);
+        findings.error(
+          node.pos,
+          childPath,
+          `not a non-negative Go duration string (got ${got}; ${EXPECTED_DURATION})`,
+        );
       } else {
         retrySleepMs = ms;
       }
     } else {
-      findings.warn(entry.keyPos, childPath, 'unknown key, ignored (known: numRetries, retrySleep)');
+      findings.warn(
+        entry.keyPos,
+        childPath,
+        'unknown key, ignored (known: numRetries, retrySleep)',
+      );
     }
   }
   return ok ? { numRetries, retrySleepMs } : undefined;

@@ -45,7 +45,13 @@ export interface Timeouts {
   readonly dbMs: number;
 }
 
-export const WORKER_TYPES = ['getKerberosTickets', 'getToken', 'storeAndGetToken', 'pingAggregator', 'pushTokens'] as const;
+export const WORKER_TYPES = [
+  'getKerberosTickets',
+  'getToken',
+  'storeAndGetToken',
+  'pingAggregator',
+  'pushTokens',
+] as const;
 export type WorkerType = (typeof WORKER_TYPES)[number];
 
 export interface RetryPolicy {
@@ -210,7 +216,10 @@ export interface LoadedConfig {
   /** Selected services that resolved without an error-service finding, sorted by configName. */
   readonly services: readonly ServiceSettings[];
   /** Selected services skipped because of error-service findings. */
-  readonly skippedServices: readonly { readonly name: ServiceName; readonly findings: readonly Finding[] }[];
+  readonly skippedServices: readonly {
+    readonly name: ServiceName;
+    readonly findings: readonly Finding[];
+  }[];
   /** Every configured service (all experiments and roles), file order. */
   readonly allServices: readonly ServiceName[];
   /** Every account of every role of every experiment, file order, duplicates kept (FERRY usernames). */

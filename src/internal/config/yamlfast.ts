@@ -28,7 +28,8 @@ interface Line {
 const DECIMAL_INT = /^[-+]?[0-9]+$/;
 const SIMPLE_FLOAT = /^[-+]?(?:\.[0-9]+|[0-9]+\.[0-9]*)$/;
 // Core-schema forms this reader leaves to the library.
-const OTHER_NUMERIC = /^(?:0o[0-7]+|0x[0-9a-fA-F]+|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+|[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/;
+const OTHER_NUMERIC =
+  /^(?:0o[0-7]+|0x[0-9a-fA-F]+|[-+]?(?:\.[0-9]+|[0-9]+(?:\.[0-9]*)?)[eE][-+]?[0-9]+|[-+]?\.(?:inf|Inf|INF)|\.nan|\.NaN|\.NAN)$/;
 
 function resolvePlain(text: string): string | number | boolean | null {
   switch (text) {
@@ -56,7 +57,17 @@ function resolvePlain(text: string): string | number | boolean | null {
   return text;
 }
 
-const SIMPLE_ESCAPES: Readonly<Record<string, string>> = { '"': '"', '\\': '\\', '/': '/', n: '\n', t: '\t', r: '\r', b: '\b', f: '\f', '0': '\0' };
+const SIMPLE_ESCAPES: Readonly<Record<string, string>> = {
+  '"': '"',
+  '\\': '\\',
+  '/': '/',
+  n: '\n',
+  t: '\t',
+  r: '\r',
+  b: '\b',
+  f: '\f',
+  '0': '\0',
+};
 
 class FastReader {
   private readonly lines: Line[] = [];
@@ -73,7 +84,11 @@ class FastReader {
       const trimmed = content.trimStart();
       if (trimmed === '' || trimmed.startsWith('#')) return;
       const indent = content.length - trimmed.length;
-      if (indent === 0 && (trimmed.startsWith('---') || trimmed.startsWith('...') || trimmed.startsWith('%'))) giveUp('document markers or directives');
+      if (
+        indent === 0 &&
+        (trimmed.startsWith('---') || trimmed.startsWith('...') || trimmed.startsWith('%'))
+      )
+        giveUp('document markers or directives');
       this.lines.push({ number: position + 1, indent, text: trimmed.trimEnd() });
     });
   }
@@ -95,7 +110,9 @@ class FastReader {
   private parseBlock(indent: number, path: string): CNode {
     const line = this.lines[this.index];
     if (line === undefined) return giveUp('missing block');
-    return line.text === '-' || line.text.startsWith('- ') ? this.parseSeq(indent, path) : this.parseMap(indent, path);
+    return line.text === '-' || line.text.startsWith('- ')
+      ? this.parseSeq(indent, path)
+      : this.parseMap(indent, path);
   }
 
   private parseSeq(indent: number, path: string): CNode {
@@ -103,7 +120,13 @@ class FastReader {
     const first = this.lines[this.index];
     if (first === undefined) return giveUp('missing sequence');
     const pos = this.pos(first, 0);
-    for (let line = this.lines[this.index]; line !== undefined && line.indent === indent && (line.text === '-' || line.text.startsWith('- ')); line = this.lines[this.index]) {
+    for (
+      let line = this.lines[this.index];
+      line !== undefined &&
+      line.indent === indent &&
+      (line.text === '-' || line.text.startsWith('- '));
+      line = this.lines[this.index]
+    ) {
       this.index++;
       const rest = line.text.slice(1);
       const start = rest.length - rest.trimStart().length + 1;
@@ -111,15 +134,18 @@ class FastReader {
       const itemPath = `${path}[${items.length}]`;
       if (content === '' || content.startsWith('#')) {
         const next = this.lines[this.index];
-        if (next !== undefined && next.indent > indent) items.push(this.parseBlock(next.indent, itemPath));
+        if (next !== undefined && next.indent > indent)
+          items.push(this.parseBlock(next.indent, itemPath));
         else items.push({ kind: 'scalar', value: null, pos: this.pos(line, 1) });
         continue;
       }
-      if (content.startsWith('- ') || content === '-' || this.findKeySeparator(content) !== -1) giveUp('compact nested collection in a sequence');
+      if (content.startsWith('- ') || content === '-' || this.findKeySeparator(content) !== -1)
+        giveUp('compact nested collection in a sequence');
       items.push(this.parseInlineValue(line, start, itemPath));
     }
     const after = this.lines[this.index];
-    if (after !== undefined && after.indent > indent) giveUp('unexpected indentation after a sequence');
+    if (after !== undefined && after.indent > indent)
+      giveUp('unexpected indentation after a sequence');
     return { kind: 'seq', items, pos };
   }
 
@@ -128,7 +154,11 @@ class FastReader {
     const first = this.lines[this.index];
     if (first === undefined) return giveUp('missing mapping');
     const pos = this.pos(first, 0);
-    for (let line = this.lines[this.index]; line !== undefined && line.indent === indent; line = this.lines[this.index]) {
+    for (
+      let line = this.lines[this.index];
+      line !== undefined && line.indent === indent;
+      line = this.lines[this.index]
+    ) {
       if (line.text === '-' || line.text.startsWith('- ')) break;
       this.index++;
       const { rawKey, valueStart } = this.parseKey(line);
@@ -139,19 +169,37 @@ class FastReader {
       let value: CNode;
       if (content === '' || content.startsWith('#')) {
         const next = this.lines[this.index];
-        if (next !== undefined && next.indent > indent) value = this.parseBlock(next.indent, childPath);
-        else if (next !== undefined && next.indent === indent && (next.text === '-' || next.text.startsWith('- '))) value = this.parseSeq(indent, childPath);
+        if (next !== undefined && next.indent > indent)
+          value = this.parseBlock(next.indent, childPath);
+        else if (
+          next !== undefined &&
+          next.indent === indent &&
+          (next.text === '-' || next.text.startsWith('- '))
+        )
+          value = this.parseSeq(indent, childPath);
         else value = { kind: 'scalar', value: null, pos: this.pos(line, valueStart) };
       } else {
-        value = this.parseInlineValue(line, valueStart + (rest.length - rest.trimStart().length), childPath);
+        value = this.parseInlineValue(
+          line,
+          valueStart + (rest.length - rest.trimStart().length),
+          childPath,
+        );
       }
       const lower = rawKey.toLowerCase();
       const existing = entries.get(lower);
       if (existing === undefined) entries.set(lower, { rawKey, keyPos, value });
-      else this.duplicates.push({ rawKey, pos: keyPos, firstPos: existing.keyPos, firstRawKey: existing.rawKey, parentPath: path });
+      else
+        this.duplicates.push({
+          rawKey,
+          pos: keyPos,
+          firstPos: existing.keyPos,
+          firstRawKey: existing.rawKey,
+          parentPath: path,
+        });
     }
     const after = this.lines[this.index];
-    if (after !== undefined && after.indent > indent) giveUp('unexpected indentation (multi-line scalar?)');
+    if (after !== undefined && after.indent > indent)
+      giveUp('unexpected indentation (multi-line scalar?)');
     return { kind: 'map', entries, pos };
   }
 
@@ -170,14 +218,16 @@ class FastReader {
     const text = line.text;
     if (text.startsWith('"') || text.startsWith("'")) {
       const { value, end } = this.parseQuoted(text, 0);
-      if (text[end] !== ':' || (end + 1 < text.length && text[end + 1] !== ' ')) giveUp('quoted key without ": "');
+      if (text[end] !== ':' || (end + 1 < text.length && text[end + 1] !== ' '))
+        giveUp('quoted key without ": "');
       return { rawKey: value, valueStart: end + 1 };
     }
     if (/^[-?:,[\]{}#&*!|>%@`]/.test(text)) giveUp('key starts with an indicator');
     const separator = this.findKeySeparator(text);
     if (separator <= 0) giveUp('not a "key: value" line');
     const rawKey = text.slice(0, separator).trimEnd();
-    if (rawKey === '<<' || rawKey.includes(': ') || rawKey.includes(' #')) giveUp('merge key or odd key');
+    if (rawKey === '<<' || rawKey.includes(': ') || rawKey.includes(' #'))
+      giveUp('merge key or odd key');
     const key = resolvePlain(rawKey);
     if (typeof key !== 'string' || key !== rawKey) giveUp('non-string key');
     return { rawKey, valueStart: separator + 1 };
@@ -241,7 +291,12 @@ class FastReader {
       node = flow.node;
       end = flow.end;
     } else {
-      if (c === undefined || /[&*!|>%@`?,\]}#]/.test(c) || (c === '-' && (text[start + 1] ?? ' ') === ' ') || (c === ':' && (text[start + 1] ?? ' ') === ' ')) {
+      if (
+        c === undefined ||
+        /[&*!|>%@`?,\]}#]/.test(c) ||
+        (c === '-' && (text[start + 1] ?? ' ') === ' ') ||
+        (c === ':' && (text[start + 1] ?? ' ') === ' ')
+      ) {
         giveUp('value starts with an indicator');
       }
       let stop = text.length;
@@ -268,7 +323,11 @@ class FastReader {
     const items: CNode[] = [];
     const entries = new Map<string, CEntry>();
     skip();
-    if (text[i] === close) return { node: open === '[' ? { kind: 'seq', items, pos } : { kind: 'map', entries, pos }, end: i + 1 };
+    if (text[i] === close)
+      return {
+        node: open === '[' ? { kind: 'seq', items, pos } : { kind: 'map', entries, pos },
+        end: i + 1,
+      };
     for (;;) {
       skip();
       if (open === '[') {
@@ -279,19 +338,31 @@ class FastReader {
       } else {
         const keyStart = i;
         const key = this.parseFlowScalarOrCollection(line, i, path);
-        if (key.node.kind !== 'scalar' || typeof key.node.value !== 'string') giveUp('non-string flow key');
+        if (key.node.kind !== 'scalar' || typeof key.node.value !== 'string')
+          giveUp('non-string flow key');
         const rawKey = String((key.node as { value: string }).value);
         if (rawKey === '<<') giveUp('merge key');
         i = key.end;
         skip();
         if (text[i] !== ':') giveUp('flow mapping entry without ":"');
         i++;
-        if (text[i] !== ' ' && text[i] !== ',' && text[i] !== close && !/["']/.test(text[keyStart] ?? '')) giveUp('":" not followed by a space');
+        if (
+          text[i] !== ' ' &&
+          text[i] !== ',' &&
+          text[i] !== close &&
+          !/["']/.test(text[keyStart] ?? '')
+        )
+          giveUp('":" not followed by a space');
         skip();
         let value: CNode;
-        if (text[i] === ',' || text[i] === close) value = { kind: 'scalar', value: null, pos: this.pos(line, i) };
+        if (text[i] === ',' || text[i] === close)
+          value = { kind: 'scalar', value: null, pos: this.pos(line, i) };
         else {
-          const parsed = this.parseFlowScalarOrCollection(line, i, path === '' ? rawKey : `${path}.${rawKey}`);
+          const parsed = this.parseFlowScalarOrCollection(
+            line,
+            i,
+            path === '' ? rawKey : `${path}.${rawKey}`,
+          );
           value = parsed.node;
           i = parsed.end;
         }
@@ -299,11 +370,22 @@ class FastReader {
         const keyPos = this.pos(line, keyStart);
         const existing = entries.get(lower);
         if (existing === undefined) entries.set(lower, { rawKey, keyPos, value });
-        else this.duplicates.push({ rawKey, pos: keyPos, firstPos: existing.keyPos, firstRawKey: existing.rawKey, parentPath: path });
+        else
+          this.duplicates.push({
+            rawKey,
+            pos: keyPos,
+            firstPos: existing.keyPos,
+            firstRawKey: existing.rawKey,
+            parentPath: path,
+          });
       }
       skip();
       const next = text[i];
-      if (next === close) return { node: open === '[' ? { kind: 'seq', items, pos } : { kind: 'map', entries, pos }, end: i + 1 };
+      if (next === close)
+        return {
+          node: open === '[' ? { kind: 'seq', items, pos } : { kind: 'map', entries, pos },
+          end: i + 1,
+        };
       if (next !== ',') return giveUp('unterminated flow collection');
       i++;
       skip();
@@ -311,26 +393,45 @@ class FastReader {
     }
   }
 
-  private parseFlowScalarOrCollection(line: Line, start: number, path: string): { node: CNode; end: number } {
+  private parseFlowScalarOrCollection(
+    line: Line,
+    start: number,
+    path: string,
+  ): { node: CNode; end: number } {
     const text = line.text;
     const c = text[start];
     if (c === '[' || c === '{') return this.parseFlow(line, start, path);
     if (c === '"' || c === "'") {
       const quoted = this.parseQuoted(text, start);
-      return { node: { kind: 'scalar', value: quoted.value, pos: this.pos(line, start) }, end: quoted.end };
+      return {
+        node: { kind: 'scalar', value: quoted.value, pos: this.pos(line, start) },
+        end: quoted.end,
+      };
     }
-    if (c === undefined || /[&*!|>%@`?#,\]}-]/.test(c) || c === ':') giveUp('flow scalar starts with an indicator');
+    if (c === undefined || /[&*!|>%@`?#,\]}-]/.test(c) || c === ':')
+      giveUp('flow scalar starts with an indicator');
     let i = start;
     while (i < text.length) {
       const ch = text[i];
       if (ch === ',' || ch === ']' || ch === '}' || ch === '[' || ch === '{') break;
-      if (ch === ':' && (text[i + 1] === ' ' || text[i + 1] === ',' || text[i + 1] === ']' || text[i + 1] === '}' || text[i + 1] === undefined)) break;
+      if (
+        ch === ':' &&
+        (text[i + 1] === ' ' ||
+          text[i + 1] === ',' ||
+          text[i + 1] === ']' ||
+          text[i + 1] === '}' ||
+          text[i + 1] === undefined)
+      )
+        break;
       if (ch === '#' && text[i - 1] === ' ') giveUp('comment inside a flow collection');
       i++;
     }
     if (text[i] === '[' || text[i] === '{') giveUp('bracket inside a flow scalar');
     const plain = text.slice(start, i).trimEnd();
-    return { node: { kind: 'scalar', value: resolvePlain(plain), pos: this.pos(line, start) }, end: start + plain.length };
+    return {
+      node: { kind: 'scalar', value: resolvePlain(plain), pos: this.pos(line, start) },
+      end: start + plain.length,
+    };
   }
 }
 

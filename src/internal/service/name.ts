@@ -26,8 +26,15 @@ export interface ServiceName {
   readonly overridden: boolean;
 }
 
-export function makeServiceName(configExperiment: string, role: string, experimentOverride?: string): ServiceName {
-  const experiment = experimentOverride !== undefined && experimentOverride !== '' ? experimentOverride : configExperiment;
+export function makeServiceName(
+  configExperiment: string,
+  role: string,
+  experimentOverride?: string,
+): ServiceName {
+  const experiment =
+    experimentOverride !== undefined && experimentOverride !== ''
+      ? experimentOverride
+      : configExperiment;
   return {
     configName: `${configExperiment}_${role}`,
     realName: `${experiment}_${role}`,

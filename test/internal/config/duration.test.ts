@@ -20,7 +20,23 @@ describe('parseGoDuration (Go time.ParseDuration grammar)', () => {
     expect(parseGoDuration(text)).toBeCloseTo(ms, 9);
   });
 
-  it.each(['', '300', '10', '1d', '60ssss', '1 s', 's', '.s', '1.2.3s', 'abc', '5S', '-', '1h 30m', '0.0', '1m-5s'])('rejects %j', (text) => {
+  it.each([
+    '',
+    '300',
+    '10',
+    '1d',
+    '60ssss',
+    '1 s',
+    's',
+    '.s',
+    '1.2.3s',
+    'abc',
+    '5S',
+    '-',
+    '1h 30m',
+    '0.0',
+    '1m-5s',
+  ])('rejects %j', (text) => {
     expect(parseGoDuration(text)).toBeUndefined();
   });
 });

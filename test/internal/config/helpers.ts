@@ -2,7 +2,12 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach } from 'vitest';
-import { loadAndValidate, type Finding, type LoadedConfig, type LoadOptions } from '../../../src/internal/config/index.js';
+import {
+  loadAndValidate,
+  type Finding,
+  type LoadedConfig,
+  type LoadOptions,
+} from '../../../src/internal/config/index.js';
 
 const created: string[] = [];
 afterEach(() => {
@@ -32,7 +37,11 @@ logs:
   refresh-uids-from-ferry: {logfile: /tmp/ruf.log, debugfile: /tmp/ruf.debug.log}
 `;
 
-export function experiments(roleYaml = 'account: myaccount\n        destinationNodes: [node1]', experiment = 'dune', role = 'production'): string {
+export function experiments(
+  roleYaml = 'account: myaccount\n        destinationNodes: [node1]',
+  experiment = 'dune',
+  role = 'production',
+): string {
   return `experiments:
   ${experiment}:
     emails: [ops@example.org]
@@ -42,10 +51,20 @@ export function experiments(roleYaml = 'account: myaccount\n        destinationN
 `;
 }
 
-export function load(text: string, options: Partial<LoadOptions> = {}, name = 'managedTokens.yml'): LoadedConfig {
+export function load(
+  text: string,
+  options: Partial<LoadOptions> = {},
+  name = 'managedTokens.yml',
+): LoadedConfig {
   const dir = tempDir();
   const file = writeIn(dir, name, text);
-  return loadAndValidate({ configFile: file, env: {}, cwd: dir, executable: 'token-push', ...options });
+  return loadAndValidate({
+    configFile: file,
+    env: {},
+    cwd: dir,
+    executable: 'token-push',
+    ...options,
+  });
 }
 
 export function errors(config: LoadedConfig): Finding[] {
@@ -57,12 +76,18 @@ export function warnings(config: LoadedConfig): Finding[] {
 }
 
 export function only<T>(items: readonly T[]): T {
-  if (items.length !== 1) throw new Error(`expected exactly one item, got ${items.length}: ${JSON.stringify(items, null, 1)}`);
+  if (items.length !== 1)
+    throw new Error(
+      `expected exactly one item, got ${items.length}: ${JSON.stringify(items, null, 1)}`,
+    );
   return items[0] as T;
 }
 
 export function service(config: LoadedConfig, configName: string) {
   const found = config.services.find((candidate) => candidate.name.configName === configName);
-  if (found === undefined) throw new Error(`service ${configName} not resolved; findings: ${config.findings.map((f) => f.text).join('\n')}`);
+  if (found === undefined)
+    throw new Error(
+      `service ${configName} not resolved; findings: ${config.findings.map((f) => f.text).join('\n')}`,
+    );
   return found;
 }

@@ -4,7 +4,8 @@ import { describe, expect, it } from 'vitest';
 import { parseYamlWithLibrary, type ParsedFile } from '../../../src/internal/config/parse.js';
 import { NotInFastSubset, parseYamlFast } from '../../../src/internal/config/yamlfast.js';
 
-const read = (relative: string): string => readFileSync(fileURLToPath(new URL(relative, import.meta.url)), 'utf8');
+const read = (relative: string): string =>
+  readFileSync(fileURLToPath(new URL(relative, import.meta.url)), 'utf8');
 const EXAMPLE = read('../../../config.example.yaml');
 const FIXTURE = read('../../fixtures/config/managedTokens.yml');
 
@@ -104,16 +105,30 @@ const EDGE_CASES = [
 ];
 
 describe('fast YAML subset reader', () => {
-  it.each(EDGE_CASES.map((text) => [text]))('agrees with the YAML library or defers to it: %j', (text) => {
-    const ours = fast(text);
-    if (ours === 'fallback') return;
-    const theirs = library(text);
-    expect(theirs, `the library rejects ${JSON.stringify(text)} but the fast reader accepted it`).not.toBeInstanceOf(Error);
-    expect(ours).toEqual(theirs);
-  });
+  it.each(EDGE_CASES.map((text) => [text]))(
+    'agrees with the YAML library or defers to it: %j',
+    (text) => {
+      const ours = fast(text);
+      if (ours === 'fallback') return;
+      const theirs = library(text);
+      expect(
+        theirs,
+        `the library rejects ${JSON.stringify(text)} but the fast reader accepted it`,
+      ).not.toBeInstanceOf(Error);
+      expect(ours).toEqual(theirs);
+    },
+  );
 
   it('handles the common forms itself (no fallback)', () => {
-    for (const text of ["a: 'it''s'", 'a: [x, "y, z"]', 'a:\n- x', 'a: {b: 1}', 'a: 300s\nb: 3d\nc: -5', 'a:\n  b:\n    c: 1', 'a: 1\na: 2']) {
+    for (const text of [
+      "a: 'it''s'",
+      'a: [x, "y, z"]',
+      'a:\n- x',
+      'a: {b: 1}',
+      'a: 300s\nb: 3d\nc: -5',
+      'a:\n  b:\n    c: 1',
+      'a: 1\na: 2',
+    ]) {
       expect(fast(text), text).not.toBe('fallback');
     }
   });
@@ -128,7 +143,13 @@ describe('fast YAML subset reader', () => {
 
   it('agrees with the library on every single-line edit of the example', () => {
     const lines = EXAMPLE.split('\n');
-    const edits = [(l: string) => l.replace(':', ': x:'), (l: string) => l.replace(/: (.*)$/, ': "$1"'), (l: string) => `${l} # c`, (l: string) => l.replace(/^(\s*)/, '$1 '), (l: string) => l.toUpperCase()];
+    const edits = [
+      (l: string) => l.replace(':', ': x:'),
+      (l: string) => l.replace(/: (.*)$/, ': "$1"'),
+      (l: string) => `${l} # c`,
+      (l: string) => l.replace(/^(\s*)/, '$1 '),
+      (l: string) => l.toUpperCase(),
+    ];
     let compared = 0;
     lines.forEach((_, index) => {
       for (const edit of edits) {

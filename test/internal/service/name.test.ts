@@ -13,7 +13,11 @@ describe('service names (token-push.md 2.2, 2.3)', () => {
     });
   });
   it('treats an empty override as no override', () => {
-    expect(makeServiceName('dune', 'production', '')).toMatchObject({ configName: 'dune_production', realName: 'dune_production', overridden: false });
+    expect(makeServiceName('dune', 'production', '')).toMatchObject({
+      configName: 'dune_production',
+      realName: 'dune_production',
+      overridden: false,
+    });
   });
   it.each([
     ['my_expt_prod', 'my_expt', 'prod'],
