@@ -104,7 +104,14 @@ export interface GlobalSettings {
   /** Global `disableNotifications` from the file (flags are applied by the caller). */
   readonly disableNotifications: boolean;
   readonly logs: Readonly<Record<Executable, LogFiles>>;
-  readonly prometheus: { readonly host: string; readonly jobName: string };
+  readonly prometheus: {
+    readonly host: string;
+    /**
+     * The FINAL pushgateway job name: `prometheus.jobname` (default `managed_tokens`, also when empty),
+     * suffixed with `_<devEnvironmentLabel>` unless the label is `production`. Do not suffix it again.
+     */
+    readonly jobName: string;
+  };
   readonly loki: { readonly host: string; readonly responseHeaderTimeoutMs: number };
   readonly tracing: { readonly url: string };
   /** htgettoken syntax, verbatim; `10s` when unset. */
