@@ -252,4 +252,41 @@ describe('kerberos, modes and setup failures', () => {
     expect(world.doubles.calls()).toEqual([]);
     expect(existsSync('/nonexistent-dir')).toBe(false);
   });
+
+  it('without a database a UID override still runs and pushes (Q11 fix: no crash)', async () => {
+    const s = dune();
+    const out = await run([s], { name: 'nodb-override', top: { dbLocation: '/nonexistent-dir/uid.db' } });
+    expect(out.result.code, out.result.stderr).toBe(0);
+    expect(out.log).toContain('Successes: dune_production');
+    expect(landedOnNodes(s.uid, 'dune_production')).toBe(true);
+  });
+});
+
+describe('vault server and htgettoken options', () => {
+  it('asks condor_config_val when neither env nor config names a vault server (checks 27, 9.12)', async () => {
+    world.doubles.set({ condorConfig: { SEC_CREDENTIAL_GETTOKEN_OPTS: '-a cc.mtworld.test' } });
+    const s = dune();
+    const out = await run([s], { name: 'condor-config-val', top: { vaultServer: undefined } });
+    expect(out.result.code, out.result.stderr).toBe(0);
+    expect(world.doubles.calls('condor_config_val').filter((c) => c.env['MTFAKE_VIA_STORER'] === undefined)[0]?.argv).toEqual([
+      'SEC_CREDENTIAL_GETTOKEN_OPTS',
+    ]);
+    expect(storerCalls()[0]?.env['_condor_SEC_CREDENTIAL_GETTOKEN_OPTS']).toBe('-a cc.mtworld.test');
+    expect(landedOnNodes(s.uid, 'dune_production')).toBe(true);
+  });
+
+  it('minTokenLifetime reaches HTGETTOKENOPTS (checks 18, 9.15)', async () => {
+    const out = await run([dune()], { name: 'minttl', top: { minTokenLifetime: '3d' } });
+    expect(out.result.code).toBe(0);
+    expect(storerCalls()[0]?.env['HTGETTOKENOPTS']).toBe(`--vaulttokenminttl=3d --credkey=${PRINCIPAL('dunepro')}`);
+  });
+
+  it('an experiment name with an underscore fails in the storer and is reported as a store failure (9.35)', async () => {
+    const s: E2eService = { experiment: 'my_expt', role: 'production', account: 'dunepro', uid: nextUid() };
+    const out = await run([s], { name: 'underscore' });
+    expect(out.result.code).toBe(0);
+    expect(storerCalls()[0]?.argv).toEqual(['my_expt_production']);
+    expect(out.log).toContain('Failures: my_expt_production');
+    expect(nothingOnNodes(s.uid)).toBe(true);
+  });
 });
