@@ -185,7 +185,31 @@ async function fullLogger(
   });
   if (!loki.enabled) logger.log.info('Loki logging disabled by flag');
   await early.close();
+  logger.log.debug({ configFile: config.file }, 'Configuration loaded');
+  reportFindings(logger.log, config.findings);
+  if (flags.admin !== '') logger.log.warn('The --admin flag has no effect');
   return { logger, lokiEnabled: loki.enabled };
+}
+
+/**
+ * Timeouts over budget: the original's message and exit 1 (nothing on stdout). Other error-global
+ * findings (already logged with file:line:col): the configuration fatal line on stdout and exit 1.
+ */
+function refuseUnusableConfig(
+  executable: Executable,
+  config: LoadedConfig,
+  log: Logger,
+  facts: ProcessFacts,
+): boolean {
+  if (componentTimeoutsExceedGlobal(executable, config.timeouts)) {
+    log.error(TIMEOUTS_EXCEED_GLOBAL);
+    return true;
+  }
+  if (config.hasGlobalErrors) {
+    facts.writeStdout(`${CONFIG_FATAL_STDOUT}\n`);
+    return true;
+  }
+  return false;
 }
 
 function componentTimeoutsExceedGlobal(executable: Executable, t: Timeouts): boolean {
@@ -291,16 +315,6 @@ export async function startTokenPush(
 
   const { logger, lokiEnabled } = await fullLogger(executable, config, flags, facts, early);
   const log = logger.log;
-  log.debug({ configFile: config.file }, 'Configuration loaded');
-  reportFindings(log, config.findings);
-  if (flags.admin !== '') log.warn('The --admin flag has no effect');
-
-  if (config.hasGlobalErrors) {
-    if (componentTimeoutsExceedGlobal(executable, config.timeouts))
-      log.error(TIMEOUTS_EXCEED_GLOBAL);
-    facts.writeStdout(`${CONFIG_FATAL_STDOUT}\n`);
-    return exitWith(1, logger);
-  }
 
   if (flags.experiment !== '' && flags.service !== '') {
     log.warn(
@@ -313,10 +327,7 @@ export async function startTokenPush(
     log.info('Will disable notifications because run-onboarding flag is set');
   }
 
-  if (componentTimeoutsExceedGlobal(executable, config.timeouts)) {
-    log.error(TIMEOUTS_EXCEED_GLOBAL);
-    return exitWith(1, logger);
-  }
+  if (refuseUnusableConfig(executable, config, log, facts)) return exitWith(1, logger);
 
   const notifications = notificationState(byFlag, flags.runOnboarding, config);
   log.debug(
@@ -375,20 +386,7 @@ export async function startRefresh(
 
   const { logger, lokiEnabled } = await fullLogger(executable, config, flags, facts, early);
   const log = logger.log;
-  log.debug({ configFile: config.file }, 'Configuration loaded');
-  reportFindings(log, config.findings);
-  if (flags.admin !== '') log.warn('The --admin flag has no effect');
-
-  if (config.hasGlobalErrors) {
-    if (componentTimeoutsExceedGlobal(executable, config.timeouts))
-      log.error(TIMEOUTS_EXCEED_GLOBAL);
-    facts.writeStdout(`${CONFIG_FATAL_STDOUT}\n`);
-    return exitWith(1, logger);
-  }
-  if (componentTimeoutsExceedGlobal(executable, config.timeouts)) {
-    log.error(TIMEOUTS_EXCEED_GLOBAL);
-    return exitWith(1, logger);
-  }
+  if (refuseUnusableConfig(executable, config, log, facts)) return exitWith(1, logger);
 
   // FIX Q9: HTCondor and the Kerberos tools are needed only for the JWT path.
   if (flags.authmethod === 'jwt') {

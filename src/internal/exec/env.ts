@@ -68,10 +68,3 @@ function definedEntries(parent: ParentEnv): Record<string, string> {
   }
   return env;
 }
-
-/** Renders an environment as sorted `NAME=value` strings (for debug logs and test assertions). */
-export function envToList(env: ChildEnv): string[] {
-  return Object.entries(env)
-    .map(([k, v]) => `${k}=${v}`)
-    .sort();
-}

@@ -9,7 +9,7 @@ export {
   spawnFailureMessage,
 } from './errors.js';
 export type { ExecFailureReason } from './errors.js';
-export { buildChildEnv, envToList, MANAGED_VARS } from './env.js';
+export { buildChildEnv, MANAGED_VARS } from './env.js';
 export type { ChildEnv, ManagedSettings, ManagedVar, ParentEnv } from './env.js';
 export { appendSystemPath, lookupPrograms, resolveProgram } from './programs.js';
 export type { ProgramLookup } from './programs.js';
