@@ -25,7 +25,16 @@ beforeAll(async () => {
   );
   chmodSync(path.join(shimDir, 'rsync'), 0o755);
   writeFileSync(shimLog, '');
-  for (const f of [shimDir, shimLog]) chownSync(f, world.runUser.uid, world.runUser.gid);
+  // kinit/klist shims: argv, KRB5CCNAME and the mode of the cache's directory at call time
+  for (const tool of ['kinit', 'klist']) {
+    writeFileSync(
+      path.join(shimDir, tool),
+      `#!/bin/bash\ncache="\${KRB5CCNAME#FILE:}"\n{ printf "%s\\x1f" "${tool}" "$KRB5CCNAME" "$(stat -c %a "$(dirname "$cache")")" "$@"; printf "\\n"; } >> "$(dirname "$0")/krb.log"\nexec /usr/bin/${tool} "$@"\n`,
+    );
+    chmodSync(path.join(shimDir, tool), 0o755);
+  }
+  writeFileSync(path.join(shimDir, 'krb.log'), '');
+  for (const f of [shimDir, shimLog, path.join(shimDir, 'krb.log')]) chownSync(f, world.runUser.uid, world.runUser.gid);
 }, 180_000);
 afterAll(async () => {
   await world?.stop();
@@ -136,5 +145,21 @@ describe('push stage', () => {
     } finally {
       await bad.heal();
     }
+  });
+
+  it('kinit -k -t <keytab> <principal> then klist without arguments, same FILE: cache in a 0700 run directory (checks 16, 9.6)', async () => {
+    const out = await run({}, 'kerberos');
+    expect(out.result.code).toBe(0);
+    const calls = readFileSync(path.join(shimDir, 'krb.log'), 'utf8')
+      .split('\n')
+      .filter(Boolean)
+      .map((l) => l.split('\x1f').slice(0, -1));
+    const [kinit, klist] = calls.slice(-2);
+    expect(kinit?.[0]).toBe('kinit');
+    expect(kinit?.slice(3)).toEqual(['-k', '-t', path.join(world.keytabDir, 'dunepro.keytab'), 'dunepro/managedtokens/mtworld.test@MT.TEST']);
+    expect(kinit?.[1]).toMatch(/^FILE:\/tmp\/managed-tokens[^/]+\/managed-tokens-krb5ccCache-dune_production\S+$/);
+    expect(kinit?.[2]).toBe('700');
+    expect(klist?.slice(0, 2)).toEqual(['klist', kinit?.[1]]);
+    expect(klist?.slice(3)).toEqual([]);
   });
 });

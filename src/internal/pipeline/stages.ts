@@ -386,6 +386,10 @@ class PipelineRun {
           this.pushes.push({ configName: s.name.configName, realName: s.name.realName, account: s.settings.account, source: undefined, nodes: [] });
           return;
         }
+        if (s.settings.fileCopierOptions.length === 0) {
+          // Q6: without rsync options the remote mode follows the local file and the remote umask.
+          s.log.warn('fileCopierOptions is empty: remote token file modes are not set; consider "--perms --chmod=u=r,go="');
+        }
         const roleFileDestination = this.roleFileDestination(s);
         const outcome = await pushService({
           rsyncPath: input.programs.rsync,
