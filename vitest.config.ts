@@ -8,5 +8,7 @@ export default defineConfig({
     maxWorkers: 2,
     testTimeout: 60_000,
     hookTimeout: 120_000,
+    // After the whole suite: no test-world process, directory, hosts line or route may be left behind.
+    globalSetup: ['test/testenv/global-setup.ts'],
   },
 });
