@@ -126,17 +126,20 @@ export interface GlobalLocations {
 const involves = (target: ValidationTarget, executable: Executable): boolean =>
   target === 'both' || target === executable;
 
+interface NotificationBlock {
+  readonly targets: NotificationTargets;
+  readonly admin: Located<string[]> | undefined;
+  readonly slack: Located<string> | undefined;
+  readonly pos: SourcePos | undefined;
+  readonly path: string;
+}
+
 function readNotificationTargets(
   scope: Scope,
   root: CMap,
   key: string,
   defaultAdmin: readonly string[],
-): {
-  targets: NotificationTargets;
-  admin: Located<string[]> | undefined;
-  pos: SourcePos | undefined;
-  path: string;
-} {
+): NotificationBlock {
   const block = readMap(scope, root, '', key);
   const path = block?.path ?? key;
   if (block !== undefined)
@@ -146,31 +149,30 @@ function readNotificationTargets(
   return {
     targets: { adminEmails: admin?.value ?? [...defaultAdmin], slackAlertsUrl: slack?.value ?? '' },
     admin,
+    slack,
     pos: block?.pos,
     path,
   };
 }
 
-function checkSlackUrl(scope: Scope, root: CMap, key: string): void {
-  const block = entryOf(root, key);
-  if (block === undefined || block.value.kind !== 'map') return;
-  const slack = readString(
-    { ...scope, findings: { add: () => undefined } as unknown as FindingCollector },
-    block.value,
-    block.rawKey,
-    'slack_alerts_url',
-  );
+/** V14/Q32: only the block the run will use (notifications_test with --test). */
+function checkSlackUrl(
+  findings: FindingCollector,
+  block: NotificationBlock,
+  rootPos: SourcePos,
+): void {
+  const slack = block.slack;
   if (slack === undefined || slack.value === '') {
-    scope.findings.warn(
-      slack?.pos ?? block.keyPos,
-      slack?.path ?? `${block.rawKey}.SLACK_ALERTS_URL`,
-      'empty; Slack alerts are disabled',
+    findings.warn(
+      slack?.pos ?? block.pos ?? rootPos,
+      slack?.path ?? `${block.path}.SLACK_ALERTS_URL`,
+      'not set; Slack alerts are disabled',
     );
     return;
   }
   const url = parseAbsoluteUrl(slack.value);
   if (url === undefined || url.protocol !== 'https:') {
-    scope.findings.warn(
+    findings.warn(
       slack.pos,
       slack.path,
       `not an absolute https URL (got ${JSON.stringify(redactUrl(slack.value))}; expected https://hooks.slack.com/...)`,
@@ -410,7 +412,7 @@ export function resolveGlobal(
     DEFAULT_ADMIN_EMAIL,
   ]);
   const notificationsTest = readNotificationTargets(scope, root, 'notifications_test', []);
-  checkSlackUrl(scope, root, flags.test === true ? 'notifications_test' : 'notifications');
+  checkSlackUrl(findings, flags.test === true ? notificationsTest : notifications, root.pos);
 
   const disableNotifications = readBool(scope, root, '', 'disableNotifications');
   const logs = readLogs(scope, root, target);

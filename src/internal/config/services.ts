@@ -402,12 +402,17 @@ export function splitCollectors(value: string): string[] {
 }
 
 function checkVaultServer(scope: Scope, located: Located<string>): void {
-  if (
-    located.value === '' ||
-    isHostPort(located.value) ||
-    parseAbsoluteUrl(located.value) !== undefined
-  )
+  if (located.value === '') {
+    report(
+      scope,
+      located.pos,
+      located.path,
+      'empty; htgettoken and condor_vault_storer will get no vault server (expected e.g. vault.example.org)',
+      'warning',
+    );
     return;
+  }
+  if (isHostPort(located.value) || parseAbsoluteUrl(located.value) !== undefined) return;
   report(
     scope,
     located.pos,
