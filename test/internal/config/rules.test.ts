@@ -1,0 +1,205 @@
+import { describe, expect, it } from 'vitest';
+import type { Severity } from '../../../src/internal/config/index.js';
+import { BASE, experiments, load } from './helpers.js';
+
+const ROLE = 'account: myaccount\n        destinationNodes: [node1]';
+const withRole = (extra: string): string => `${ROLE}\n        ${extra}`;
+const FERRY_TLS =
+  'ferry: {host: "https://ferry.example.org", port: 8445, caPath: /c, hostCert: /h, hostKey: /k}';
+
+interface Rule {
+  readonly rule: string;
+  readonly text: string;
+  readonly keyPath: string;
+  readonly severity: Severity;
+  readonly message: RegExp;
+  readonly options?: Parameters<typeof load>[1];
+}
+
+const RULES: readonly Rule[] = [
+  {
+    rule: 'V9 roles missing',
+    text: BASE + 'experiments:\n  dune:\n    emails: [a@example.org]\n',
+    keyPath: 'experiments.dune.roles',
+    severity: 'warning',
+    message: /contributes no services/,
+  },
+  {
+    rule: 'V11 duplicate node',
+    text: BASE + experiments('account: a\n        destinationNodes: [n1, n1]'),
+    keyPath: 'experiments.dune.roles.production.destinationNodes',
+    severity: 'warning',
+    message: /duplicate node "n1"/,
+  },
+  {
+    rule: 'V13 port range',
+    text: BASE.replace('smtpPort: 25', 'smtpPort: 70000') + experiments(),
+    keyPath: 'email.smtpPort',
+    severity: 'error-global',
+    message: /out of range \(got 70000/,
+  },
+  {
+    rule: 'V14 Slack URL not https',
+    text:
+      BASE +
+      'notifications: {SLACK_ALERTS_URL: "http://hooks.example.org/secret/path"}\n' +
+      experiments(),
+    keyPath: 'notifications.SLACK_ALERTS_URL',
+    severity: 'warning',
+    message: /not an absolute https URL \(got "http:\/\/hooks.example.org\/\.\.\."/,
+  },
+  {
+    rule: 'V14 Slack URL missing',
+    text: BASE + experiments(),
+    keyPath: 'notifications.SLACK_ALERTS_URL',
+    severity: 'warning',
+    message: /Slack alerts are disabled/,
+  },
+  {
+    rule: 'V22 bad collector entry',
+    text:
+      BASE + experiments(withRole('condorCollectorHostOverride: "good.example.org, bad_host!"')),
+    keyPath: 'experiments.dune.roles.production.condorCollectorHostOverride',
+    severity: 'error-service',
+    message: /not a host\[:port\] \(got "bad_host!"/,
+  },
+  {
+    rule: 'V23 bad credd host',
+    text: BASE + experiments(withRole('condorCreddHostOverride: "credd host"')),
+    keyPath: 'experiments.dune.roles.production.condorCreddHostOverride',
+    severity: 'error-service',
+    message: /not a host name/,
+  },
+  {
+    rule: 'V24 odd vault server',
+    text: BASE + 'vaultServer: "my vault"\n' + experiments(),
+    keyPath: 'vaultServer',
+    severity: 'warning',
+    message: /not a host name or URL/,
+  },
+  {
+    rule: 'V27 minTokenLifetime',
+    text: BASE + 'minTokenLifetime: 3 days\n' + experiments(),
+    keyPath: 'minTokenLifetime',
+    severity: 'warning',
+    message: /not an htgettoken duration/,
+  },
+  {
+    rule: 'V30 jwt keys',
+    text: BASE + FERRY_TLS + '\n' + experiments(),
+    keyPath: 'ferry.serviceKerberosPrincipal',
+    severity: 'error-global',
+    message: /required for authentication method jwt/,
+    options: { executable: 'refresh-uids-from-ferry', flags: { authMethod: 'jwt' } },
+  },
+  {
+    rule: 'V31 Prometheus host without scheme',
+    text: BASE + 'prometheus: {host: pushgateway.example.org}\n' + experiments(),
+    keyPath: 'prometheus.host',
+    severity: 'warning',
+    message: /Prometheus metrics are disabled/,
+  },
+  {
+    rule: 'V33 log file unset',
+    text: BASE.replace('logfile: /tmp/tp.log, ', '') + experiments(),
+    keyPath: 'logs.token-push.logfile',
+    severity: 'warning',
+    message: /writes no log file/,
+  },
+  {
+    rule: 'V34 label',
+    text: BASE + 'devEnvironmentLabel: "dev env"\n' + experiments(),
+    keyPath: 'devEnvironmentLabel',
+    severity: 'warning',
+    message: /letters, digits and _/,
+  },
+  {
+    rule: 'V35 invalid experimentOverride',
+    text: BASE + experiments().replace('    roles:', '    experimentOverride: "a.b"\n    roles:'),
+    keyPath: 'experiments.dune.experimentOverride',
+    severity: 'error-global',
+    message: /invalid experiment name \(got "a.b"/,
+  },
+  {
+    rule: 'V35 experimentOverride equal to its key',
+    text: BASE + experiments().replace('    roles:', '    experimentOverride: dune\n    roles:'),
+    keyPath: 'experiments.dune.experimentOverride',
+    severity: 'warning',
+    message: /equal to its own experiment key/,
+  },
+  {
+    rule: 'V37 --test without notifications_test',
+    text: BASE + experiments(),
+    keyPath: 'notifications_test.admin_email',
+    severity: 'warning',
+    message: /missing while running with --test/,
+    options: { flags: { test: true } },
+  },
+  {
+    rule: 'V12 admin address',
+    text: BASE + 'notifications: {admin_email: [ok@example.org, broken]}\n' + experiments(),
+    keyPath: 'notifications.admin_email',
+    severity: 'error-global',
+    message: /not an e-mail address \(got "broken"/,
+  },
+  {
+    rule: 'V3 string where a list is expected',
+    text: BASE + experiments('account: a\n        destinationNodes: {a: 1}'),
+    keyPath: 'experiments.dune.roles.production.destinationNodes',
+    severity: 'error-service',
+    message: /got a mapping; expected a list of strings/,
+  },
+  {
+    rule: 'V3 list where a string is expected (role)',
+    text: BASE + experiments('account: [a, b]\n        destinationNodes: [n]'),
+    keyPath: 'experiments.dune.roles.production.account',
+    severity: 'error-service',
+    message: /expected a string/,
+  },
+  {
+    rule: 'V20 no principal source',
+    text: BASE.replace(/kerberosPrincipalPattern: .*\n/, '') + experiments(),
+    keyPath: 'experiments.dune.roles.production.userPrincipalOverride',
+    severity: 'error-service',
+    message: /no Kerberos principal/,
+  },
+  {
+    rule: 'V28 FERRY port missing',
+    text:
+      BASE +
+      'ferry: {host: "https://ferry.example.org", caPath: /c, hostCert: /h, hostKey: /k}\n' +
+      experiments(),
+    keyPath: 'ferry.port',
+    severity: 'error-global',
+    message: /missing/,
+    options: { executable: 'both' },
+  },
+];
+
+describe('validation rules (config.md 6.2)', () => {
+  it.each(RULES)('$rule', (rule) => {
+    const config = load(rule.text, rule.options);
+    const found = config.findings.filter(
+      (f) => f.keyPath === rule.keyPath && f.severity === rule.severity,
+    );
+    expect(
+      found.length,
+      config.findings.map((f) => `${f.severity} ${f.text}`).join('\n'),
+    ).toBeGreaterThanOrEqual(1);
+    expect(found.some((f) => rule.message.test(f.message))).toBe(true);
+    if (rule.severity === 'error-service') {
+      expect(config.skippedServices.map((s) => s.name.configName)).toEqual(['dune_production']);
+      expect(found[0]?.service).toBe('dune_production');
+    }
+    if (rule.severity === 'error-global') expect(config.hasGlobalErrors).toBe(true);
+  });
+
+  it('Slack URLs are never printed in full', () => {
+    const config = load(
+      BASE +
+        'notifications: {SLACK_ALERTS_URL: "http://hooks.example.org/T000/B000/SECRET"}\n' +
+        experiments(),
+    );
+    expect(config.findings.map((f) => f.text).join('\n')).not.toContain('SECRET');
+  });
+});
