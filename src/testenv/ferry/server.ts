@@ -218,7 +218,13 @@ class FakeFerryServer implements FakeFerry {
       record.tEnd = Date.now();
       this.options.onRequest?.(record);
     };
-    res.on('finish', finish);
+    // Counted as done when the answer is handed over, not when the socket write completes, so
+    // the next request of a keep-alive connection never overlaps it in maxInFlight.
+    const end = res.end.bind(res) as (...args: unknown[]) => ServerResponse;
+    res.end = ((...args: unknown[]) => {
+      finish();
+      return end(...args);
+    }) as ServerResponse['end'];
     res.on('close', finish);
 
     const rejection = this.validate(req, record);
