@@ -165,3 +165,104 @@ describe('fast YAML subset reader', () => {
     expect(compared).toBeGreaterThan(lines.length);
   });
 });
+
+describe('fast YAML reader, randomized differential check', () => {
+  // Deterministic generator (no flakiness): documents assembled from fragments that are valid and
+  // invalid YAML in many combinations. Whatever the fast reader accepts must equal the library's tree.
+  const KEYS = [
+    'a',
+    'Key',
+    'b c',
+    '"q k"',
+    "'s'",
+    'x-y_z',
+    '1',
+    'true',
+    '<<',
+    'k#',
+    'k:v',
+    '-k',
+    'ab',
+  ];
+  const VALUES = [
+    '',
+    ' 1',
+    ' -2',
+    ' 1.5',
+    ' 0x1f',
+    ' 1e2',
+    ' yes',
+    ' ~',
+    ' null',
+    ' "dq \\" x"',
+    " 'sq '' x'",
+    ' plain text',
+    ' a # c',
+    ' a#b',
+    ' [x, y]',
+    ' [x, [y, z]]',
+    ' {p: 1, q: [r]}',
+    ' {p: }',
+    ' [a, ]',
+    ' "unterminated',
+    ' &anc v',
+    ' *anc',
+    ' |',
+    ' a: b',
+    ' http://h:1/p',
+    ' {{.Account}}',
+    ' "{{.Account}}"',
+    ' -',
+    ' - x',
+    ' [',
+    ' }',
+    " it's",
+    ' 300s',
+    ' 3d',
+    ' 007',
+    ' +1',
+    ' .5',
+  ];
+  let seed = 12345;
+  const random = (n: number): number => {
+    seed = (seed * 1103515245 + 12345) & 0x7fffffff;
+    return seed % n;
+  };
+  const pick = <T>(items: readonly T[]): T => items[random(items.length)] as T;
+
+  function document(): string {
+    const lines: string[] = [];
+    const count = 1 + random(8);
+    let indent = 0;
+    for (let i = 0; i < count; i++) {
+      const shape = random(10);
+      const pad = ' '.repeat(indent);
+      if (shape < 6) lines.push(`${pad}${pick(KEYS)}:${pick(VALUES)}`);
+      else if (shape < 8) lines.push(`${pad}- ${pick(VALUES).trim()}`);
+      else if (shape === 8) lines.push(`${pad}# comment`);
+      else lines.push('');
+      const move = random(4);
+      if (move === 0) indent += 2;
+      else if (move === 1 && indent >= 2) indent -= 2;
+      else if (move === 2 && random(5) === 0) indent += 1;
+    }
+    return lines.join('\n');
+  }
+
+  it('agrees with the library on 2000 generated documents', () => {
+    let accepted = 0;
+    for (let i = 0; i < 2000; i++) {
+      const text = document();
+      const ours = fast(text);
+      if (ours === 'fallback') continue;
+      const theirs = library(text);
+      expect(theirs, `library rejects what the fast reader accepted:\n${text}`).not.toBeInstanceOf(
+        Error,
+      );
+      expect(ours, text).toEqual(theirs);
+      accepted++;
+    }
+    // the generator must exercise the fast path, not only the fallback
+    expect(accepted).toBeGreaterThan(200);
+  });
+});
