@@ -139,6 +139,15 @@ describe('successful runs', () => {
   });
 });
 
+describe('timeouts', () => {
+  it('check 5: ferryRequestTimeout + dbTimeout above globalTimeout → exit 1 before any request', async () => {
+    const r = await w.run(['-c', w.writeConfig({ timeouts: { globalTimeout: '30s', ferryRequestTimeout: '25s', dbTimeout: '10s' } })]);
+    expect(r.code).toBe(1);
+    expect(w.ferry.requests).toHaveLength(0);
+    expect(w.uids()).toBeUndefined();
+  });
+});
+
 describe('test mode', () => {
   it('check 14: -t queries FERRY, leaves uids untouched, logs the data, Slack test success, last refresh 0', async () => {
     seedV1([['dunepro', 500]]);
