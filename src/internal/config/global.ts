@@ -375,14 +375,20 @@ export function resolveGlobal(
   const scope: Scope = { findings, severity: 'error-global' };
   warnUnknownKeys(scope, root, '', [...TOP_LEVEL_KEYS], describeSpecialTopLevelKey);
   const tokenPush = involves(target, 'token-push');
+  // Keys only one executable reads are only errors for that executable.
+  const tokenPushScope: Scope = tokenPush ? scope : { findings, severity: 'warning' };
+  const refreshScope: Scope = involves(target, 'refresh-uids-from-ferry')
+    ? scope
+    : { findings, severity: 'warning' };
 
   const dbLocation = readString(scope, root, '', 'dbLocation');
   if (dbLocation !== undefined && dbLocation.value === '')
     findings.warn(dbLocation.pos, dbLocation.path, `empty; ${DEFAULT_DB_LOCATION} is used`);
 
-  const errorCount = readInt(scope, root, '', 'errorCountToSendMessage');
+  const errorCount = readInt(tokenPushScope, root, '', 'errorCountToSendMessage');
   if (errorCount !== undefined && errorCount.value < 0)
-    findings.error(
+    findings.add(
+      tokenPushScope.severity,
       errorCount.pos,
       errorCount.path,
       `negative (got ${errorCount.value}; expected an integer >= 0)`,
@@ -459,7 +465,7 @@ export function resolveGlobal(
   const tracingUrl = readString(scope, tracing?.value, tracing?.path ?? 'tracing', 'url');
   checkFeatureUrl(scope, tracingUrl, 'tracing is');
 
-  const minTokenLifetime = readString(scope, root, '', 'minTokenLifetime');
+  const minTokenLifetime = readString(tokenPushScope, root, '', 'minTokenLifetime');
   if (tokenPush && minTokenLifetime !== undefined && !/^\d+[smhd]?$/.test(minTokenLifetime.value)) {
     findings.warn(
       minTokenLifetime.pos,
@@ -468,8 +474,8 @@ export function resolveGlobal(
     );
   }
 
-  const ferry = readFerry(scope, root, target, flags);
-  const htgettokenopts = readString(scope, root, '', 'htgettokenopts');
+  const ferry = readFerry(refreshScope, root, target, flags);
+  const htgettokenopts = readString(refreshScope, root, '', 'htgettokenopts');
   const serviceCreddVaultTokenPathRoot = readString(
     scope,
     root,

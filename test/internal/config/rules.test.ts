@@ -203,3 +203,19 @@ describe('validation rules (config.md 6.2)', () => {
     expect(config.findings.map((f) => f.text).join('\n')).not.toContain('SECRET');
   });
 });
+
+describe('only the running executable refuses its own keys', () => {
+  it('a bad ferry.port stops refresh-uids-from-ferry but only warns token-push', () => {
+    const text = BASE + 'ferry: {port: "x"}\nerrorCountToSendMessage: -1\n' + experiments();
+    const tp = load(text, { executable: 'token-push' });
+    expect(tp.findings.find((f) => f.keyPath === 'ferry.port')?.severity).toBe('warning');
+    expect(tp.findings.find((f) => f.keyPath === 'errorCountToSendMessage')?.severity).toBe(
+      'error-global',
+    );
+    const ruf = load(text, { executable: 'refresh-uids-from-ferry' });
+    expect(ruf.findings.find((f) => f.keyPath === 'ferry.port')?.severity).toBe('error-global');
+    expect(ruf.findings.find((f) => f.keyPath === 'errorCountToSendMessage')?.severity).toBe(
+      'warning',
+    );
+  });
+});
