@@ -7,7 +7,7 @@
  * node down), shows per service and node what happened and where each token landed, and tears the
  * world down again.
  */
-import { chownSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import { chownSync, copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { createWorld, decodeVaultToken, type World } from '../src/testenv/index.js';
@@ -115,7 +115,17 @@ async function runTokenPush(world: World, title: string, configFile: string, log
       say(`  ${where ? `[${where}] ` : ''}${field(l, 'msg') ?? l}`);
     }
   }
-  say(`Full logs: ${path.join(logDir, 'token-push.log')} (debug: token-push.debug.log)`);
+  // The world directory is removed at the end; keep the logs in the repository's .tmp/.
+  const kept = path.resolve('.tmp', 'demo', path.basename(logDir));
+  mkdirSync(kept, { recursive: true });
+  for (const f of ['token-push.log', 'token-push.debug.log', 'managedTokens.yml']) {
+    try {
+      copyFileSync(path.join(logDir, f), path.join(kept, f));
+    } catch {
+      // a missing file is shown by its absence
+    }
+  }
+  say(`Logs and config kept in ${kept}/ (token-push.log, token-push.debug.log, managedTokens.yml)`);
 }
 
 async function main(): Promise<void> {
