@@ -38,13 +38,7 @@ export function report(
   message: string,
   severity: Severity = scope.severity,
 ): void {
-  scope.findings.add(
-    severity,
-    pos,
-    path,
-    message,
-    severity === 'error-service' ? scope.service : undefined,
-  );
+  scope.findings.add(severity, pos, path, message, scope.service);
 }
 
 function nodeValue(node: CNode): unknown {

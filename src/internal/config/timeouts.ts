@@ -1,5 +1,5 @@
 import { parseGoDuration, formatMs } from './duration.js';
-import type { FindingCollector } from './findings.js';
+import { didYouMean, type FindingCollector } from './findings.js';
 import type { CMap } from './parse.js';
 import { joinPath } from './read.js';
 import {
@@ -31,6 +31,23 @@ export const DEFAULT_TIMEOUTS: Timeouts = {
   ferryRequestMs: 30_000,
   dbMs: 10_000,
 };
+const TIMEOUT_KEYS = [
+  'globalTimeout',
+  'kerberosTimeout',
+  'vaultStorerTimeout',
+  'pingTimeout',
+  'pushTimeout',
+  'ferryRequestTimeout',
+  'dbTimeout',
+] as const;
+
+function unknownTimeoutMessage(rawKey: string): string {
+  const suggestion = didYouMean(rawKey, TIMEOUT_KEYS);
+  return suggestion === undefined
+    ? `unknown timeout, ignored (known: ${TIMEOUT_KEYS.join(', ')})`
+    : `unknown timeout, ignored; did you mean ${JSON.stringify(suggestion)}?`;
+}
+
 const TP_STAGES: readonly TimeoutName[] = ['kerberos', 'vaultstorer', 'ping', 'push'];
 const RUF_STAGES: readonly TimeoutName[] = ['ferryrequest', 'db'];
 const EXPECTED_DURATION = 'expected a Go duration such as "30s", "1m30s" or "250ms"';
@@ -60,11 +77,7 @@ export function resolveTimeouts(
     ) as TimeoutName;
     const path = joinPath(base, entry.rawKey);
     if (!(name in FIELD)) {
-      findings.warn(
-        entry.keyPos,
-        path,
-        'unknown timeout, ignored (known: globalTimeout, kerberosTimeout, vaultStorerTimeout, pingTimeout, pushTimeout, ferryRequestTimeout, dbTimeout)',
-      );
+      findings.warn(entry.keyPos, path, unknownTimeoutMessage(entry.rawKey));
       continue;
     }
     if (paths[name] !== undefined) {

@@ -26,7 +26,7 @@ export interface Finding {
   readonly keyPath: string;
   /** Problem text, e.g. `not a Go duration (got "60ssss"; expected e.g. "60s", "1m30s")`. */
   readonly message: string;
-  /** configName (`K_R`) of the affected service for error-service findings. */
+  /** configName (`K_R`) of the service the finding is about (always set for error-service findings). */
   readonly service?: string;
   /** `FILE:LINE:COL: key.path: message` */
   readonly text: string;

@@ -219,3 +219,12 @@ describe('only the running executable refuses its own keys', () => {
     );
   });
 });
+
+describe('did-you-mean for timeouts', () => {
+  it('suggests the closest timeout name', () => {
+    const config = load(BASE + 'timeouts: {pushTimout: 30s}\n' + experiments());
+    expect(config.findings.find((f) => f.keyPath === 'timeouts.pushTimout')?.message).toBe(
+      'unknown timeout, ignored; did you mean "pushTimeout"?',
+    );
+  });
+});
