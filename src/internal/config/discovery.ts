@@ -38,7 +38,7 @@ export function defaultSearchDirs(
   env: Readonly<Record<string, string | undefined>>,
   cwd: string,
 ): string[] {
-  return ['/etc/managed-tokens/', join(env['HOME'] ?? '', '.managed-tokens/'), cwd];
+  return ['/etc/managed-tokens/', `${env['HOME'] ?? ''}/.managed-tokens/`, cwd];
 }
 
 function isRegularFile(path: string): boolean {
