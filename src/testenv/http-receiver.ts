@@ -5,6 +5,7 @@ import { gunzipSync, inflateSync } from 'node:zlib';
 /**
  * A generic recording HTTP server on 127.0.0.1 (free port) for tests, the demo and the bench:
  * stands in for Slack webhooks, an OTLP/HTTP collector, Loki or anything that receives POSTs.
+ * OTLP trace bodies are protobuf: decode them with `decodeExportTraceServiceRequest(r.body)` from ./otlp.js.
  * Every request is recorded (method, path, query, headers, decompressed body). Per path one
  * can set the status, the response body and a delay before the response headers go out
  * (to exercise client timeouts).

@@ -3,7 +3,7 @@
  * Loaded only through `loadTracing()` in ./api.ts (dynamic import) when `tracing.url` is set.
  *
  *   startTracing({ url, environment, executable, log, shutdownTimeoutMs? }) -> Promise<OtelTracing>
- *     OTLP over HTTP (JSON encoding, @opentelemetry/exporter-trace-otlp-http) to
+ *     OTLP over HTTP, protobuf encoding (@opentelemetry/exporter-trace-otlp-proto) like the original, to
  *     <scheme>://<host[:port]><path or /v1/traces> taken from `url`; https -> TLS, any other
  *     scheme -> plain HTTP. OTEL_EXPORTER_OTLP_* env still supplies headers/timeout, the URL wins.
  *     Resource: service.name=managed-tokens, deployment.environment=<environment>, schema URL
@@ -16,9 +16,21 @@
  *   shutdown(): force-flush + shutdown bounded by shutdownTimeoutMs (default 5 s), then the
  *     global registrations are removed so a later startTracing in the same process works.
  */
-import { context, diag, DiagLogLevel, propagation, SpanStatusCode, trace } from '@opentelemetry/api';
-import type { Attributes, AttributeValue as OtelAttributeValue, Span, Tracer } from '@opentelemetry/api';
-import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-http';
+import {
+  context,
+  diag,
+  DiagLogLevel,
+  propagation,
+  SpanStatusCode,
+  trace,
+} from '@opentelemetry/api';
+import type {
+  Attributes,
+  AttributeValue as OtelAttributeValue,
+  Span,
+  Tracer,
+} from '@opentelemetry/api';
+import { OTLPTraceExporter } from '@opentelemetry/exporter-trace-otlp-proto';
 import { detectResources, envDetector, resourceFromAttributes } from '@opentelemetry/resources';
 import { BatchSpanProcessor, NodeTracerProvider } from '@opentelemetry/sdk-trace-node';
 import {
@@ -36,7 +48,8 @@ import { redactAttributeValue } from './redact.js';
 
 export * from './api.js';
 
-export const NO_TRACE_PROVIDER_MESSAGE = 'could not obtain a TraceProvider.  Continuing without tracing';
+export const NO_TRACE_PROVIDER_MESSAGE =
+  'could not obtain a TraceProvider.  Continuing without tracing';
 const SCHEMA_URL = 'https://opentelemetry.io/schemas/1.4.0';
 const DEFAULT_SCOPE: TracerScope = 'managed-tokens';
 const DEFAULT_SHUTDOWN_TIMEOUT_MS = 5_000;
@@ -51,10 +64,14 @@ export function otlpTracesEndpoint(url: string): string {
   try {
     parsed = new URL(url);
   } catch {
-    throw new Error(`tracing.url ${JSON.stringify(url)} is not a URL (expected e.g. http://otel:4318)`);
+    throw new Error(
+      `tracing.url ${JSON.stringify(url)} is not a URL (expected e.g. http://otel:4318)`,
+    );
   }
   if (parsed.host === '') {
-    throw new Error(`tracing.url ${JSON.stringify(url)} has no host (expected e.g. http://otel:4318)`);
+    throw new Error(
+      `tracing.url ${JSON.stringify(url)} has no host (expected e.g. http://otel:4318)`,
+    );
   }
   const scheme = parsed.protocol === 'https:' ? 'https' : 'http';
   const path = parsed.pathname === '' || parsed.pathname === '/' ? '/v1/traces' : parsed.pathname;
@@ -66,7 +83,9 @@ function toOtelAttributes(attrs: SpanAttributes): Attributes {
   for (const [key, value] of Object.entries(attrs)) {
     if (value === undefined) continue;
     const safe = redactAttributeValue(value);
-    out[key] = (Array.isArray(safe) ? [...(safe as readonly unknown[])] : safe) as OtelAttributeValue;
+    out[key] = (
+      Array.isArray(safe) ? [...(safe as readonly unknown[])] : safe
+    ) as OtelAttributeValue;
   }
   return out;
 }
@@ -82,7 +101,8 @@ function handleFor(span: Span): SpanHandle & { readonly errored: () => boolean }
       span.setStatus({ code: SpanStatusCode.ERROR, message: safe });
       span.recordException({ name: 'Error', message: safe });
     },
-    markOk: (message) => span.setStatus({ code: SpanStatusCode.OK, ...(message ? { message } : {}) }),
+    markOk: (message) =>
+      span.setStatus({ code: SpanStatusCode.OK, ...(message ? { message } : {}) }),
     errored: () => errored,
   };
 }
@@ -107,8 +127,10 @@ function bounded(promise: Promise<unknown>, ms: number): Promise<'done' | 'timeo
 function forwardDiagnostics(log: TracingLog): void {
   diag.setLogger(
     {
-      error: (msg, ...args) => log.warn({ detail: args.map(String).join(' ') }, `OpenTelemetry: ${msg}`),
-      warn: (msg, ...args) => log.debug({ detail: args.map(String).join(' ') }, `OpenTelemetry: ${msg}`),
+      error: (msg, ...args) =>
+        log.warn({ detail: args.map(String).join(' ') }, `OpenTelemetry: ${msg}`),
+      warn: (msg, ...args) =>
+        log.debug({ detail: args.map(String).join(' ') }, `OpenTelemetry: ${msg}`),
       info: () => undefined,
       debug: () => undefined,
       verbose: () => undefined,
@@ -181,7 +203,10 @@ function startOtel(endpoint: string, opts: TracingOptions): OtelTracing {
         shutdownTimeoutMs,
       );
       if (outcome === 'timeout') {
-        opts.log.warn({ timeoutMs: shutdownTimeoutMs }, 'Timed out flushing traces; some spans may be lost');
+        opts.log.warn(
+          { timeoutMs: shutdownTimeoutMs },
+          'Timed out flushing traces; some spans may be lost',
+        );
       }
       trace.disable();
       context.disable();

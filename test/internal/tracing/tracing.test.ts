@@ -7,64 +7,15 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { loadTracing, noopTracing, type TracingLog } from '../../../src/internal/tracing/api.js';
 import { otlpTracesEndpoint, startTracing } from '../../../src/internal/tracing/index.js';
 import { startHttpReceiver, type HttpReceiver } from '../../../src/testenv/http-receiver.js';
+import { decodeExportTraceServiceRequest, flattenSpans } from '../../../src/testenv/otlp.js';
 
 const REPO = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../../..');
 
-interface OtlpValue {
-  stringValue?: string;
-  boolValue?: boolean;
-  intValue?: number | string;
-  arrayValue?: { values: OtlpValue[] };
-}
-interface OtlpAttr {
-  key: string;
-  value: OtlpValue;
-}
-interface OtlpSpan {
-  traceId: string;
-  spanId: string;
-  parentSpanId?: string;
-  name: string;
-  attributes: OtlpAttr[];
-  events: { name: string; attributes: OtlpAttr[] }[];
-  status: { code?: number; message?: string };
-}
-interface OtlpExport {
-  resourceSpans: {
-    resource: { attributes: OtlpAttr[] };
-    schemaUrl?: string;
-    scopeSpans: { scope: { name: string }; spans: OtlpSpan[] }[];
-  }[];
-}
-
-interface DecodedSpan extends OtlpSpan {
-  scope: string;
-  attrs: Record<string, unknown>;
-}
-
-function plain(v: OtlpValue): unknown {
-  if (v.stringValue !== undefined) return v.stringValue;
-  if (v.boolValue !== undefined) return v.boolValue;
-  if (v.intValue !== undefined) return Number(v.intValue);
-  if (v.arrayValue) return v.arrayValue.values.map(plain);
-  return undefined;
-}
-
-function attrMap(attrs: OtlpAttr[]): Record<string, unknown> {
-  return Object.fromEntries(attrs.map((a) => [a.key, plain(a.value)]));
-}
-
 function decode(receiver: HttpReceiver, urlPath = '/v1/traces') {
-  const exports = receiver.requestsTo(urlPath).map((r) => r.json<OtlpExport>());
-  const resources = exports.flatMap((e) => e.resourceSpans.map((rs) => ({ ...attrMap(rs.resource.attributes) })));
-  const spans: DecodedSpan[] = exports.flatMap((e) =>
-    e.resourceSpans.flatMap((rs) =>
-      rs.scopeSpans.flatMap((ss) =>
-        ss.spans.map((s) => ({ ...s, scope: ss.scope.name, attrs: attrMap(s.attributes) })),
-      ),
-    ),
-  );
-  return { resources, spans, schemaUrls: exports.flatMap((e) => e.resourceSpans.map((rs) => rs.schemaUrl)) };
+  const exports = receiver.requestsTo(urlPath).map((r) => decodeExportTraceServiceRequest(r.body));
+  const resources = exports.flatMap((e) => e.map((rs) => rs.resourceAttributes));
+  const spans = flattenSpans(exports.flat());
+  return { resources, spans, schemaUrls: exports.flatMap((e) => e.map((rs) => rs.schemaUrl)) };
 }
 
 function recordingLog(): TracingLog & { lines: string[] } {
@@ -88,30 +39,44 @@ afterEach(async () => {
 describe('OTLP export', () => {
   it('exports span names, attributes, scopes, nesting and status with the resource of the spec', async () => {
     const log = recordingLog();
-    const tracing = await loadTracing({ url: receiver.url, environment: 'development', executable: 'token-push', log });
+    const tracing = await loadTracing({
+      url: receiver.url,
+      environment: 'development',
+      executable: 'token-push',
+      log,
+    });
     expect(tracing.enabled).toBe(true);
     const result = await tracing.withSpan(
       'token-push',
       { test: true },
       async (root) => {
         root.addEvent('Setup complete');
-        await tracing.withSpan('worker.PushTokensWorker.serviceConfig', { service: 'dune_production' }, async () => {
-          await new Promise((r) => setTimeout(r, 5));
-          await tracing.withSpan(
-            'worker.pushToNode',
-            {
-              service: 'dune_production',
-              node: 'node1',
-              sourceFilename: '/tmp/vt_u1000-dune_production',
-              destinationFilename: '/tmp/vt_u1000',
-            },
-            (span) => span.markError('Error pushing vault tokens to destination node node1'),
-          );
-        });
+        await tracing.withSpan(
+          'worker.PushTokensWorker.serviceConfig',
+          { service: 'dune_production' },
+          async () => {
+            await new Promise((r) => setTimeout(r, 5));
+            await tracing.withSpan(
+              'worker.pushToNode',
+              {
+                service: 'dune_production',
+                node: 'node1',
+                sourceFilename: '/tmp/vt_u1000-dune_production',
+                destinationFilename: '/tmp/vt_u1000',
+              },
+              (span) => span.markError('Error pushing vault tokens to destination node node1'),
+            );
+          },
+        );
         await expect(
-          tracing.withSpan('worker.GetFERRYUIDData', { username: 'alice', ferryPort: 8445 }, () => {
-            throw new Error('FERRY server error');
-          }, { scope: 'managed-tokens.worker' }),
+          tracing.withSpan(
+            'worker.GetFERRYUIDData',
+            { username: 'alice', ferryPort: 8445 },
+            () => {
+              throw new Error('FERRY server error');
+            },
+            { scope: 'managed-tokens.worker' },
+          ),
         ).rejects.toThrow('FERRY server error');
         return 'done';
       },
@@ -123,11 +88,14 @@ describe('OTLP export', () => {
     const requests = receiver.requestsTo('/v1/traces');
     expect(requests.length).toBeGreaterThan(0);
     expect(requests[0]?.method).toBe('POST');
-    expect(requests[0]?.headers['content-type']).toBe('application/json');
+    for (const r of requests) expect(r.headers['content-type']).toBe('application/x-protobuf');
 
     const { resources, spans, schemaUrls } = decode(receiver);
     for (const resource of resources) {
-      expect(resource).toEqual({ 'service.name': 'managed-tokens', 'deployment.environment': 'development' });
+      expect(resource).toEqual({
+        'service.name': 'managed-tokens',
+        'deployment.environment': 'development',
+      });
     }
     expect(new Set(schemaUrls)).toEqual(new Set(['https://opentelemetry.io/schemas/1.4.0']));
 
@@ -137,26 +105,30 @@ describe('OTLP export', () => {
     const push = byName.get('worker.pushToNode');
     const ferry = byName.get('worker.GetFERRYUIDData');
     expect(root?.scope).toBe('token-push');
-    expect(root?.attrs).toEqual({ test: true });
-    expect(root?.parentSpanId ?? '').toBe('');
+    expect(root?.attributes).toEqual({ test: true });
+    expect(root?.parentSpanId).toBe('');
     expect(root?.events.map((e) => e.name)).toEqual(['Setup complete']);
     expect(root?.status.code).toBe(1);
+    expect(root?.kind).toBe(1); // SPAN_KIND_INTERNAL, as the original's spans
 
     expect(service?.scope).toBe('managed-tokens');
     expect(service?.parentSpanId).toBe(root?.spanId);
     expect(push?.parentSpanId).toBe(service?.spanId);
     expect(push?.traceId).toBe(root?.traceId);
-    expect(push?.attrs).toEqual({
+    expect(push?.attributes).toEqual({
       service: 'dune_production',
       node: 'node1',
       sourceFilename: '/tmp/vt_u1000-dune_production',
       destinationFilename: '/tmp/vt_u1000',
     });
-    expect(push?.status).toEqual({ code: 2, message: 'Error pushing vault tokens to destination node node1' });
+    expect(push?.status).toEqual({
+      code: 2,
+      message: 'Error pushing vault tokens to destination node node1',
+    });
     expect(push?.events.map((e) => e.name)).toEqual(['exception']);
 
     expect(ferry?.scope).toBe('managed-tokens.worker');
-    expect(ferry?.attrs).toEqual({ username: 'alice', ferryPort: 8445 });
+    expect(ferry?.attributes).toEqual({ username: 'alice', ferryPort: 8445 });
     expect(ferry?.status).toEqual({ code: 2, message: 'FERRY server error' });
     expect(ferry?.parentSpanId).toBe(root?.spanId);
     expect(log.lines.filter((l) => l.startsWith('error'))).toEqual([]);
@@ -164,20 +136,35 @@ describe('OTLP export', () => {
 
   it('merges OTEL_RESOURCE_ATTRIBUTES under the code attributes, which win', async () => {
     const saved = process.env.OTEL_RESOURCE_ATTRIBUTES;
-    process.env.OTEL_RESOURCE_ATTRIBUTES = 'site=fnal,service.name=other,deployment.environment=elsewhere';
+    process.env.OTEL_RESOURCE_ATTRIBUTES =
+      'site=fnal,service.name=other,deployment.environment=elsewhere';
     try {
-      const tracing = await startTracing({ url: receiver.url, environment: 'production', executable: 'x', log: recordingLog() });
-      await tracing.withSpan('refresh-uids-from-ferry', { test: true, authmethod: 'tls' }, () => undefined, {
-        scope: 'refresh-uids-from-ferry',
+      const tracing = await startTracing({
+        url: receiver.url,
+        environment: 'production',
+        executable: 'x',
+        log: recordingLog(),
       });
+      await tracing.withSpan(
+        'refresh-uids-from-ferry',
+        { test: true, authmethod: 'tls' },
+        () => undefined,
+        {
+          scope: 'refresh-uids-from-ferry',
+        },
+      );
       await tracing.shutdown();
     } finally {
       if (saved === undefined) delete process.env.OTEL_RESOURCE_ATTRIBUTES;
       else process.env.OTEL_RESOURCE_ATTRIBUTES = saved;
     }
     const { resources, spans } = decode(receiver);
-    expect(resources[0]).toEqual({ site: 'fnal', 'service.name': 'managed-tokens', 'deployment.environment': 'production' });
-    expect(spans.map((s) => [s.scope, s.name, s.attrs])).toEqual([
+    expect(resources[0]).toEqual({
+      site: 'fnal',
+      'service.name': 'managed-tokens',
+      'deployment.environment': 'production',
+    });
+    expect(spans.map((s) => [s.scope, s.name, s.attributes])).toEqual([
       ['refresh-uids-from-ferry', 'refresh-uids-from-ferry', { test: true, authmethod: 'tls' }],
     ]);
   });
@@ -199,15 +186,32 @@ describe('OTLP export', () => {
     const vaultToken = `hvs.${'A1b2C3d4'.repeat(12)}`;
     const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJkdW5lcHJvIn0.c2lnbmF0dXJl';
     const slack = 'https://hooks.slack.com/services/T0000/B0000/XXXXXXXXXXXXXXXX';
-    const tracing = await startTracing({ url: receiver.url, environment: 'production', executable: 'x', log: recordingLog() });
-    await tracing.withSpan('notifications.slackMessage.sendMessage', { url: slack, 'response status': '500 Internal' }, (s) => {
-      s.setAttributes({ args: ['-a', `Bearer ${jwt}`], token: vaultToken });
-      s.markError(`could not store ${vaultToken}`);
+    const tracing = await startTracing({
+      url: receiver.url,
+      environment: 'production',
+      executable: 'x',
+      log: recordingLog(),
     });
+    await tracing.withSpan(
+      'notifications.slackMessage.sendMessage',
+      { url: slack, 'response status': '500 Internal' },
+      (s) => {
+        s.setAttributes({ args: ['-a', `Bearer ${jwt}`], token: vaultToken });
+        s.markError(`could not store ${vaultToken}`);
+      },
+    );
     await tracing.shutdown();
-    const body = receiver.requestsTo('/v1/traces').map((r) => r.text()).join('\n');
-    expect(body).toContain('notifications.slackMessage.sendMessage');
-    expect(body).toContain('https://hooks.slack.com/[REDACTED]');
+    const [span, ...others] = decode(receiver).spans;
+    expect(others).toEqual([]);
+    expect(span?.name).toBe('notifications.slackMessage.sendMessage');
+    expect(span?.attributes.url).toBe('https://hooks.slack.com/[REDACTED]');
+    expect(span?.attributes.args).toEqual(['-a', expect.stringContaining('[REDACTED]')]);
+    expect(span?.status.message).toContain('could not store');
+    // the raw protobuf bytes: strings travel as UTF-8, so a leaked secret would show up here
+    const body = receiver
+      .requestsTo('/v1/traces')
+      .map((r) => r.body.toString('latin1'))
+      .join('\n');
     expect(body).not.toContain(vaultToken);
     expect(body).not.toContain(jwt);
     expect(body).not.toContain('T0000/B0000');
@@ -232,20 +236,34 @@ describe('OTLP export', () => {
 describe('without tracing', () => {
   it('logs the original error and does nothing when tracing.url is empty', async () => {
     const log = recordingLog();
-    const tracing = await loadTracing({ url: '', environment: 'production', executable: 'token-push', log });
+    const tracing = await loadTracing({
+      url: '',
+      environment: 'production',
+      executable: 'token-push',
+      log,
+    });
     expect(tracing).toBe(noopTracing);
     expect(log.lines).toEqual(['error: no tracing url configured.  Continuing without tracing']);
     expect(await tracing.withSpan('x', { a: 1 }, (s) => (s.markError('e'), 7))).toBe(7);
-    await expect(tracing.withSpan('x', {}, () => Promise.reject(new Error('kept')))).rejects.toThrow('kept');
+    await expect(
+      tracing.withSpan('x', {}, () => Promise.reject(new Error('kept'))),
+    ).rejects.toThrow('kept');
     await tracing.shutdown();
     expect(receiver.requests).toEqual([]);
   });
 
   it('logs the original error and continues without tracing when the URL is unusable', async () => {
     const log = recordingLog();
-    const tracing = await startTracing({ url: 'not a url', environment: 'production', executable: 'token-push', log });
+    const tracing = await startTracing({
+      url: 'not a url',
+      environment: 'production',
+      executable: 'token-push',
+      log,
+    });
     expect(tracing.enabled).toBe(false);
-    expect(log.lines).toEqual(['error: could not obtain a TraceProvider.  Continuing without tracing']);
+    expect(log.lines).toEqual([
+      'error: could not obtain a TraceProvider.  Continuing without tracing',
+    ]);
   });
 
   it('maps tracing.url onto the OTLP endpoint like the original', () => {
@@ -277,11 +295,18 @@ describe('lazy loading', () => {
       execFile(
         process.execPath,
         ['--import', 'tsx', script],
-        { cwd: REPO, env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir }, timeout: 60_000 },
+        {
+          cwd: REPO,
+          env: { PATH: process.env.PATH ?? '/usr/bin:/bin', HOME: dir },
+          timeout: 60_000,
+        },
         (err, stdout, stderr) => {
           rmSync(dir, { recursive: true, force: true });
           if (err) reject(new Error(`${err.message}\n${stderr}`));
-          else resolve(JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { otel: number; prom: number });
+          else
+            resolve(
+              JSON.parse(stdout.trim().split('\n').pop() ?? '{}') as { otel: number; prom: number },
+            );
         },
       );
     });
