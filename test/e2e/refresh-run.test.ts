@@ -190,6 +190,9 @@ describe('partial and total failures', () => {
     const s = pushes()[0]?.samples ?? [];
     expect(sample(s, 'managed_tokens_ferry_request_error_count')).toBe(1);
     expect(sample(s, 'managed_tokens_ferry_request_duration_seconds_count')).toBe(2);
+    // notifications go out before the push (notifications-observability Q2 fix), so their metrics arrive
+    expect(sample(s, 'managed_tokens_admin_error_email_last_sent_timestamp', { notification_type: 'slack_message', success: 'true' })).toBeGreaterThan(0);
+    expect(sample(s, 'managed_tokens_run_exit_code')).toBe(0);
   });
 
   it('check 17: FERRY down → exit 1, rows unchanged, 3 per-user errors and "no data", error count 3', async () => {

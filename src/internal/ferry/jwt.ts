@@ -115,6 +115,8 @@ export class JwtSession {
     }
     const cacheFile = createPrivateFile(dir, `managed-tokens-krb5ccCache-${serviceName}`);
     const session = new JwtSession(dir, ownsDir, cacheFile, experiment, role, settings, programs, env, log, signal);
+    // A signal ends the process through process.exit: the credentials must not outlive it.
+    process.once('exit', session.onExit);
     try {
       await session.kinit(signal);
       return session;
@@ -205,8 +207,11 @@ export class JwtSession {
     return content.endsWith('\n') ? content.slice(0, -1) : content;
   }
 
-  /** Removes the cache file, the token files and the private directory. */
+  private readonly onExit = (): void => this.cleanup();
+
+  /** Removes the cache file, the token files and the private directory. Idempotent. */
   cleanup(): void {
+    process.removeListener('exit', this.onExit);
     for (const f of [...this.files, this.cacheFile]) rmSync(f, { force: true });
     if (this.ownsDir) rmSync(this.dir, { recursive: true, force: true });
   }
