@@ -7,7 +7,15 @@
  * node down), shows per service and node what happened and where each token landed, and tears the
  * world down again.
  */
-import { chownSync, copyFileSync, mkdirSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  copyFileSync,
+  mkdirSync,
+  readdirSync,
+  readFileSync,
+  statSync,
+  writeFileSync,
+} from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
 import { createWorld, decodeVaultToken, type World } from '../src/testenv/index.js';
@@ -27,7 +35,11 @@ function say(line = ''): void {
   process.stdout.write(`${line}\n`);
 }
 
-function writeConfig(world: World, name: string, uidOffset: number): { file: string; dir: string; tokenRoot: string } {
+function writeConfig(
+  world: World,
+  name: string,
+  uidOffset: number,
+): { file: string; dir: string; tokenRoot: string } {
   const dir = path.join(world.workDir, name);
   const tokenRoot = path.join(dir, 'tokens');
   mkdirSync(tokenRoot, { recursive: true, mode: 0o700 });
@@ -43,12 +55,32 @@ function writeConfig(world: World, name: string, uidOffset: number): { file: str
     sshOptions: world.sshOptions,
     fileCopierOptions: '--perms --chmod=u=r,go=',
     disableNotifications: true,
-    logs: { 'token-push': { logfile: path.join(dir, 'token-push.log'), debugfile: path.join(dir, 'token-push.debug.log') } },
-    timeouts: { globalTimeout: '120s', kerberosTimeout: '20s', vaultStorerTimeout: '30s', pingTimeout: '10s', pushTimeout: '20s' },
+    logs: {
+      'token-push': {
+        logfile: path.join(dir, 'token-push.log'),
+        debugfile: path.join(dir, 'token-push.debug.log'),
+      },
+    },
+    timeouts: {
+      globalTimeout: '120s',
+      kerberosTimeout: '20s',
+      vaultStorerTimeout: '30s',
+      pingTimeout: '10s',
+      pushTimeout: '20s',
+    },
     experiments: Object.fromEntries(
       SERVICES.map((s) => [
         s.experiment,
-        { emails: [`${s.experiment}-operators@example.com`], roles: { [s.role]: { account: s.account, destinationNodes: nodes, desiredUIDOverride: s.uid + uidOffset } } },
+        {
+          emails: [`${s.experiment}-operators@example.com`],
+          roles: {
+            [s.role]: {
+              account: s.account,
+              destinationNodes: nodes,
+              desiredUIDOverride: s.uid + uidOffset,
+            },
+          },
+        },
       ]),
     ),
   };
@@ -65,22 +97,32 @@ function shortToken(content: string | undefined): string {
   return `${token.slice(0, 10)}… (issued for ${decoded?.tag ?? 'unknown'})`;
 }
 
-async function runTokenPush(world: World, title: string, configFile: string, logDir: string, uidOffset: number): Promise<void> {
+async function runTokenPush(
+  world: World,
+  title: string,
+  configFile: string,
+  logDir: string,
+  uidOffset: number,
+): Promise<void> {
   say();
   say(bold(`== ${title}`));
   const argv = [process.execPath, path.resolve('bin/token-push'), '-c', configFile];
-  say(`$ ${['token-push', '-c', configFile].join(' ')}    (as ${world.runUser.name}, uid ${world.runUser.uid})`);
+  say(
+    `$ ${['token-push', '-c', configFile].join(' ')}    (as ${world.runUser.name}, uid ${world.runUser.uid})`,
+  );
   const started = Date.now();
   const result = await world.run(argv, { timeoutMs: 150_000 });
   say(`exit status ${result.code} after ${((Date.now() - started) / 1000).toFixed(1)} s`);
 
   const log = readFileSync(path.join(logDir, 'token-push.log'), 'utf8');
-  const line = (prefix: string): string => log.split('\n').find((l) => l.includes(`msg="${prefix}`) || l.includes(`msg=${prefix}`)) ?? '';
-  const listed = (prefix: string): string => /msg="?[A-Za-z]+: ([^"]*)"?/.exec(line(prefix))?.[1] ?? '';
+  const line = (prefix: string): string =>
+    log.split('\n').find((l) => l.includes(`msg="${prefix}`) || l.includes(`msg=${prefix}`)) ?? '';
+  const listed = (prefix: string): string =>
+    /msg="?[A-Za-z]+: ([^"]*)"?/.exec(line(prefix))?.[1] ?? '';
   say(`Successes: ${green(listed('Successes') || '(none)')}`);
   say(`Failures:  ${red(listed('Failures') || '(none)')}`);
   say();
-  say(bold('Per service and node (read back from each node\'s /tmp):'));
+  say(bold("Per service and node (read back from each node's /tmp):"));
   for (const s of SERVICES) {
     const realName = `${s.experiment}_${s.role}`;
     const uid = s.uid + uidOffset;
@@ -94,19 +136,26 @@ async function runTokenPush(world: World, title: string, configFile: string, log
       for (const f of files) {
         const content = node.readTmp(f);
         const mode = node.modeOf(f);
-        const shown = f.startsWith('default_role') ? JSON.stringify(content ?? '') : shortToken(content);
-        say(`           /tmp/${f}  ${content === undefined ? red('missing') : `mode ${mode?.toString(8).padStart(4, '0')}  ${shown}`}`);
+        const shown = f.startsWith('default_role')
+          ? JSON.stringify(content ?? '')
+          : shortToken(content);
+        say(
+          `           /tmp/${f}  ${content === undefined ? red('missing') : `mode ${mode?.toString(8).padStart(4, '0')}  ${shown}`}`,
+        );
       }
     }
   }
-  const field = (l: string, key: string): string | undefined => new RegExp(`(?:^| )${key}=("(?:[^"\\\\]|\\\\.)*"|\\S+)`).exec(l)?.[1]?.replace(/^"|"$/g, '');
+  const field = (l: string, key: string): string | undefined =>
+    new RegExp(`(?:^| )${key}=("(?:[^"\\\\]|\\\\.)*"|\\S+)`).exec(l)?.[1]?.replace(/^"|"$/g, '');
   const summary = log.split('\n').filter((l) => l.includes('Push summary:'));
   if (summary.length > 0) {
     say();
-    say(bold('token-push\'s own summary:'));
+    say(bold("token-push's own summary:"));
     for (const l of summary) say(`  ${field(l, 'msg')?.replace('Push summary: ', '') ?? l}`);
   }
-  const errors = log.split('\n').filter((l) => l.includes('level=error') && !l.includes('no tracing url configured'));
+  const errors = log
+    .split('\n')
+    .filter((l) => l.includes('level=error') && !l.includes('no tracing url configured'));
   if (errors.length > 0) {
     say();
     say(bold('Errors token-push logged:'));
@@ -132,22 +181,32 @@ async function main(): Promise<void> {
   const started = Date.now();
   say(bold('managed-tokens demo: token-push end to end on this machine'));
   say('REAL components : MIT Kerberos KDC + kinit/klist, OpenSSH sshd nodes (GSSAPI), rsync, ping');
-  say('SIMULATORS      : condor_status, condor_config_val, condor_vault_storer, condor_store_cred, htgettoken');
-  say('                  (test doubles that follow the real tools\' contracts; no real HTCondor or Vault is contacted)');
+  say(
+    'SIMULATORS      : condor_status, condor_config_val, condor_vault_storer, condor_store_cred, htgettoken',
+  );
+  say(
+    "                  (test doubles that follow the real tools' contracts; no real HTCondor or Vault is contacted)",
+  );
   const world = await createWorld({
     nodes: 3,
     services: SERVICES.map((s) => ({ name: `${s.experiment}_${s.role}`, account: s.account })),
     doubles: { statusAds: { [COLLECTOR]: [{ MyType: 'Scheduler', Name: SCHEDD }] } },
   });
   const stop = async (): Promise<void> => {
-    await world.stop().catch((err: Error) => process.stderr.write(`demo: cleanup: ${err.message}\n`));
+    await world
+      .stop()
+      .catch((err: Error) => process.stderr.write(`demo: cleanup: ${err.message}\n`));
   };
   process.once('SIGINT', () => void stop().then(() => process.exit(130)));
   try {
-    say(`World ${world.id} ready in ${((Date.now() - started) / 1000).toFixed(1)} s: KDC realm ${world.realm}, nodes ${world.nodes.map((n) => n.name).join(', ')}`);
+    say(
+      `World ${world.id} ready in ${((Date.now() - started) / 1000).toFixed(1)} s: KDC realm ${world.realm}, nodes ${world.nodes.map((n) => n.name).join(', ')}`,
+    );
 
     const healthy = writeConfig(world, 'run1', 0);
-    say(`Config for experiments ${SERVICES.map((s) => s.experiment).join(' and ')}: ${healthy.file}`);
+    say(
+      `Config for experiments ${SERVICES.map((s) => s.experiment).join(' and ')}: ${healthy.file}`,
+    );
     await runTokenPush(world, 'Run 1: all three nodes up', healthy.file, healthy.dir, 0);
 
     const down = world.nodes[2];
@@ -157,7 +216,13 @@ async function main(): Promise<void> {
       const second = writeConfig(world, 'run2', 1000);
       say();
       say(`Taking ${down.name} down (sshd stopped, address unreachable)`);
-      await runTokenPush(world, `Run 2: ${down.name} down - only its pushes fail, the other nodes are served`, second.file, second.dir, 1000);
+      await runTokenPush(
+        world,
+        `Run 2: ${down.name} down - only its pushes fail, the other nodes are served`,
+        second.file,
+        second.dir,
+        1000,
+      );
     }
     say();
     say(`Vault tokens token-push keeps on this host (serviceCreddVaultTokenPathRoot, mode 0600):`);
@@ -172,6 +237,8 @@ async function main(): Promise<void> {
 }
 
 main().catch((err: unknown) => {
-  process.stderr.write(`demo failed: ${err instanceof Error ? err.stack ?? err.message : String(err)}\n`);
+  process.stderr.write(
+    `demo failed: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`,
+  );
   process.exit(1);
 });

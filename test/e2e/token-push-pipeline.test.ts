@@ -6,7 +6,13 @@
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createWorld, decodeVaultToken, type World } from '../../src/testenv/index.js';
-import { COLLECTOR, SCHEDD, tokenPushArgv, writeTokenPushConfig, type E2eService } from '../internal/pipeline/world-config.js';
+import {
+  COLLECTOR,
+  SCHEDD,
+  tokenPushArgv,
+  writeTokenPushConfig,
+  type E2eService,
+} from '../internal/pipeline/world-config.js';
 
 const SERVICES: E2eService[] = [
   { experiment: 'dune', role: 'production', account: 'dunepro', uid: 5001 },
@@ -50,11 +56,12 @@ describe('token-push, 3 services x 3 nodes', () => {
     const log = readFileSync(cfg.logFile, 'utf8');
     expect(log).toContain('Successes: dune_production, mu2e_production, nova_production');
     // the storer ran once per service, with the service's real name as its only argument
-    expect(world.doubles.calls('condor_vault_storer').map((c) => c.argv).sort()).toEqual([
-      ['dune_production'],
-      ['mu2e_production'],
-      ['nova_production'],
-    ]);
+    expect(
+      world.doubles
+        .calls('condor_vault_storer')
+        .map((c) => c.argv)
+        .sort(),
+    ).toEqual([['dune_production'], ['mu2e_production'], ['nova_production']]);
   });
 
   it('a node that is down fails only its own pushes, gets one notification per service, the others are served', async () => {
@@ -81,7 +88,8 @@ describe('token-push, 3 services x 3 nodes', () => {
         for (const s of uids) {
           const landed = node.readTmp(`vt_u${s.uid}-${s.experiment}_${s.role}`);
           if (node === down) expect(landed).toBeUndefined();
-          else expect(decodeVaultToken(landed ?? '')?.tag).toBe(`${s.experiment}_${s.role}@${SCHEDD}`);
+          else
+            expect(decodeVaultToken(landed ?? '')?.tag).toBe(`${s.experiment}_${s.role}@${SCHEDD}`);
         }
       }
       const log = readFileSync(cfg.logFile, 'utf8');
@@ -89,10 +97,23 @@ describe('token-push, 3 services x 3 nodes', () => {
       // exactly one push notification per (service, down node), none for the healthy nodes
       const debug = readFileSync(cfg.logFile.replace('.log', '.debug.log'), 'utf8');
       for (const s of uids) {
-        const lines = debug.split('\n').filter((l) => l.includes(`Error pushing vault tokens to destination node ${down.name}`) && l.includes(`${s.experiment}_${s.role}`));
+        const lines = debug
+          .split('\n')
+          .filter(
+            (l) =>
+              l.includes(`Error pushing vault tokens to destination node ${down.name}`) &&
+              l.includes(`${s.experiment}_${s.role}`),
+          );
         expect(lines).toHaveLength(1);
       }
-      expect(debug).not.toMatch(new RegExp(`Error pushing vault tokens to destination node (${world.nodes.filter((n) => n !== down).map((n) => n.name.replace(/\./g, '\\.')).join('|')})`));
+      expect(debug).not.toMatch(
+        new RegExp(
+          `Error pushing vault tokens to destination node (${world.nodes
+            .filter((n) => n !== down)
+            .map((n) => n.name.replace(/\./g, '\\.'))
+            .join('|')})`,
+        ),
+      );
       const mails = await smtp.waitFor(before + 4, 30_000); // 3 stakeholder emails + 1 admin email
       const admin = mails.slice(before).find((m) => m.to.includes('admin@example.com'));
       expect(admin).toBeDefined();
@@ -102,12 +123,14 @@ describe('token-push, 3 services x 3 nodes', () => {
       expect(count(`Could not ping the following nodes: ${down.name}\n`)).toBe(3);
       // one push-error row per service, for the down node
       expect(count(`  ${down.name} | Error pushing vault`)).toBe(3);
-      for (const healthy of world.nodes.filter((n) => n !== down)) expect(adminText).not.toContain(healthy.name);
+      for (const healthy of world.nodes.filter((n) => n !== down))
+        expect(adminText).not.toContain(healthy.name);
       // each service's stakeholder email names the down node only
       for (const s of uids) {
         const mail = mails.slice(before).find((m) => m.to.includes(`${s.experiment}@example.com`));
         expect(mail?.text).toContain(down.name);
-        for (const healthy of world.nodes.filter((n) => n !== down)) expect(mail?.text).not.toContain(healthy.name);
+        for (const healthy of world.nodes.filter((n) => n !== down))
+          expect(mail?.text).not.toContain(healthy.name);
       }
     } finally {
       await down.heal();

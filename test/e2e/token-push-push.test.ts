@@ -7,7 +7,14 @@ import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from 'no
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createWorld, type World } from '../../src/testenv/index.js';
-import { COLLECTOR, FILE_COPIER_OPTIONS, SCHEDD, tokenPushArgv, writeTokenPushConfig, type E2eService } from '../internal/pipeline/world-config.js';
+import {
+  COLLECTOR,
+  FILE_COPIER_OPTIONS,
+  SCHEDD,
+  tokenPushArgv,
+  writeTokenPushConfig,
+  type E2eService,
+} from '../internal/pipeline/world-config.js';
 
 let world: World;
 let shimDir: string;
@@ -15,7 +22,10 @@ let shimLog: string;
 let uid = 8000;
 
 beforeAll(async () => {
-  world = await createWorld({ nodes: 2, services: [{ name: 'dune_production', account: 'dunepro' }] });
+  world = await createWorld({
+    nodes: 2,
+    services: [{ name: 'dune_production', account: 'dunepro' }],
+  });
   shimDir = path.join(world.workDir, 'shim');
   mkdirSync(shimDir, { recursive: true });
   shimLog = path.join(shimDir, 'rsync.log');
@@ -34,7 +44,8 @@ beforeAll(async () => {
     chmodSync(path.join(shimDir, tool), 0o755);
   }
   writeFileSync(path.join(shimDir, 'krb.log'), '');
-  for (const f of [shimDir, shimLog, path.join(shimDir, 'krb.log')]) chownSync(f, world.runUser.uid, world.runUser.gid);
+  for (const f of [shimDir, shimLog, path.join(shimDir, 'krb.log')])
+    chownSync(f, world.runUser.uid, world.runUser.gid);
 }, 180_000);
 afterAll(async () => {
   await world?.stop();
@@ -52,8 +63,18 @@ function attempts(): string[][] {
     .map((line) => line.split('\x1f').slice(0, -1));
 }
 
-async function run(extra: Record<string, unknown>, name: string, top: Record<string, unknown> = {}) {
-  const s: E2eService = { experiment: 'dune', role: 'production', account: 'dunepro', uid: ++uid, extra };
+async function run(
+  extra: Record<string, unknown>,
+  name: string,
+  top: Record<string, unknown> = {},
+) {
+  const s: E2eService = {
+    experiment: 'dune',
+    role: 'production',
+    account: 'dunepro',
+    uid: ++uid,
+    extra,
+  };
   const cfg = writeTokenPushConfig(world, [s], { name, top });
   const env = { ...world.env, PATH: `${shimDir}:${world.env['PATH']}` };
   const result = await world.run(tokenPushArgv(cfg.file), { env, timeoutMs: 120_000 });
@@ -74,10 +95,18 @@ describe('push stage', () => {
       /^\/usr\/bin\/ssh -o ConnectTimeout=10 -o ServerAliveCountMax=1 -o ServerAliveInterval=30 -o Port=\d+ -o UserKnownHostsFile=\S+ -o StrictHostKeyChecking=yes -o GSSAPIAuthentication=yes$/,
     );
     expect(token?.slice(2, 4)).toEqual(FILE_COPIER_OPTIONS.split(' '));
-    expect(token?.[4]).toBe(path.join(out.cfg.tokenRoot, `vt_u${world.runUser.uid}-${SCHEDD}-dune_production`));
-    const targets = all.filter((a) => (a.at(-1) ?? '').startsWith(`dunepro@${node}:`)).map((a) => a.at(-1));
+    expect(token?.[4]).toBe(
+      path.join(out.cfg.tokenRoot, `vt_u${world.runUser.uid}-${SCHEDD}-dune_production`),
+    );
+    const targets = all
+      .filter((a) => (a.at(-1) ?? '').startsWith(`dunepro@${node}:`))
+      .map((a) => a.at(-1));
     expect(targets.sort()).toEqual(
-      [`/tmp/default_role_dune_${out.s.uid}`, `/tmp/vt_u${out.s.uid}`, `/tmp/vt_u${out.s.uid}-dune_production`].map((d) => `dunepro@${node}:${d}`),
+      [
+        `/tmp/default_role_dune_${out.s.uid}`,
+        `/tmp/vt_u${out.s.uid}`,
+        `/tmp/vt_u${out.s.uid}-dune_production`,
+      ].map((d) => `dunepro@${node}:${d}`),
     );
   });
 
@@ -88,7 +117,10 @@ describe('push stage', () => {
   });
 
   it('a failing role-file copy does not fail the service (checks 47, 9.29)', async () => {
-    const out = await run({ defaultRoleFileDestinationTemplateOverride: '/nonexistent-dir/role_{{.DesiredUID}}' }, 'role-fails');
+    const out = await run(
+      { defaultRoleFileDestinationTemplateOverride: '/nonexistent-dir/role_{{.DesiredUID}}' },
+      'role-fails',
+    );
     expect(out.result.code).toBe(0);
     expect(out.log).toContain('Successes: dune_production');
     expect(out.debug).toContain('Could not push role file');
@@ -99,14 +131,19 @@ describe('push stage', () => {
     if (!bad) throw new Error('need 2 nodes');
     bad.refuseAuth();
     try {
-      const out = await run({}, 'retries', { workerType: { pushTokens: { numRetries: 2, retrySleep: '1s' } } });
+      const out = await run({}, 'retries', {
+        workerType: { pushTokens: { numRetries: 2, retrySleep: '1s' } },
+      });
       expect(out.result.code).toBe(0);
       const toBad = attempts().filter((a) => (a.at(-1) ?? '').startsWith(`dunepro@${bad.name}:`));
-      const count = (suffix: string): number => toBad.filter((a) => a.at(-1)?.endsWith(suffix)).length;
+      const count = (suffix: string): number =>
+        toBad.filter((a) => a.at(-1)?.endsWith(suffix)).length;
       expect(count(`:/tmp/vt_u${out.s.uid}`)).toBe(3);
       expect(count(`-dune_production`)).toBe(3);
       expect(count(`default_role_dune_${out.s.uid}`)).toBe(1);
-      expect(out.debug).toContain(`Error pushing vault tokens to destination node ${bad.name}: rsync command failed: exit status 255`);
+      expect(out.debug).toContain(
+        `Error pushing vault tokens to destination node ${bad.name}: rsync command failed: exit status 255`,
+      );
       expect(out.log).toContain('Failures: dune_production');
     } finally {
       await bad.heal();
@@ -118,7 +155,9 @@ describe('push stage', () => {
     if (!bad) throw new Error('need 2 nodes');
     await bad.down();
     try {
-      const out = await run({}, 'unpingable', { workerType: { pushTokens: { numRetries: 2, retrySleep: '1s' } } });
+      const out = await run({}, 'unpingable', {
+        workerType: { pushTokens: { numRetries: 2, retrySleep: '1s' } },
+      });
       expect(out.result.code).toBe(0);
       const toBad = attempts().filter((a) => (a.at(-1) ?? '').startsWith(`dunepro@${bad.name}:`));
       expect(toBad).toHaveLength(3);
@@ -137,10 +176,18 @@ describe('push stage', () => {
     bad.hang();
     try {
       const out = await run({}, 'hung', {
-        timeouts: { globalTimeout: '60s', kerberosTimeout: '10s', vaultStorerTimeout: '20s', pingTimeout: '5s', pushTimeout: '3s' },
+        timeouts: {
+          globalTimeout: '60s',
+          kerberosTimeout: '10s',
+          vaultStorerTimeout: '20s',
+          pingTimeout: '5s',
+          pushTimeout: '3s',
+        },
       });
       expect(out.result.code).toBe(0);
-      expect(out.debug).toContain(`Error pushing vault tokens to destination node ${bad.name}: (timeout error)`);
+      expect(out.debug).toContain(
+        `Error pushing vault tokens to destination node ${bad.name}: (timeout error)`,
+      );
       expect(world.nodes[0]?.readTmp(`vt_u${out.s.uid}`)).toBeDefined();
     } finally {
       await bad.heal();
@@ -156,8 +203,15 @@ describe('push stage', () => {
       .map((l) => l.split('\x1f').slice(0, -1));
     const [kinit, klist] = calls.slice(-2);
     expect(kinit?.[0]).toBe('kinit');
-    expect(kinit?.slice(3)).toEqual(['-k', '-t', path.join(world.keytabDir, 'dunepro.keytab'), 'dunepro/managedtokens/mtworld.test@MT.TEST']);
-    expect(kinit?.[1]).toMatch(/^FILE:\/tmp\/managed-tokens[^/]+\/managed-tokens-krb5ccCache-dune_production\S+$/);
+    expect(kinit?.slice(3)).toEqual([
+      '-k',
+      '-t',
+      path.join(world.keytabDir, 'dunepro.keytab'),
+      'dunepro/managedtokens/mtworld.test@MT.TEST',
+    ]);
+    expect(kinit?.[1]).toMatch(
+      /^FILE:\/tmp\/managed-tokens[^/]+\/managed-tokens-krb5ccCache-dune_production\S+$/,
+    );
     expect(kinit?.[2]).toBe('700');
     expect(klist?.slice(0, 2)).toEqual(['klist', kinit?.[1]]);
     expect(klist?.slice(3)).toEqual([]);

@@ -7,8 +7,20 @@ import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createWorld, decodeVaultToken, type DoubleCall, type World } from '../../src/testenv/index.js';
-import { COLLECTOR, SCHEDD, VAULT, tokenPushArgv, writeTokenPushConfig, type E2eService } from '../internal/pipeline/world-config.js';
+import {
+  createWorld,
+  decodeVaultToken,
+  type DoubleCall,
+  type World,
+} from '../../src/testenv/index.js';
+import {
+  COLLECTOR,
+  SCHEDD,
+  VAULT,
+  tokenPushArgv,
+  writeTokenPushConfig,
+  type E2eService,
+} from '../internal/pipeline/world-config.js';
 
 let world: World;
 let uidCounter = 7000;
@@ -41,19 +53,32 @@ const dune = (extra: Record<string, unknown> = {}, name: Partial<E2eService> = {
   ...name,
 });
 
-async function run(services: E2eService[], opts: { name: string; top?: Record<string, unknown>; flags?: string[] }) {
-  const cfg = writeTokenPushConfig(world, services, { name: opts.name, ...(opts.top ? { top: opts.top } : {}) });
-  const result = await world.run(tokenPushArgv(cfg.file, ...(opts.flags ?? [])), { timeoutMs: 120_000 });
+async function run(
+  services: E2eService[],
+  opts: { name: string; top?: Record<string, unknown>; flags?: string[] },
+) {
+  const cfg = writeTokenPushConfig(world, services, {
+    name: opts.name,
+    ...(opts.top ? { top: opts.top } : {}),
+  });
+  const result = await world.run(tokenPushArgv(cfg.file, ...(opts.flags ?? [])), {
+    timeoutMs: 120_000,
+  });
   const debug = readFileSync(path.join(path.dirname(cfg.file), 'token-push.debug.log'), 'utf8');
   expect(world.doubles.violations()).toEqual([]);
   return { ...cfg, result, debug, log: readFileSync(cfg.logFile, 'utf8') };
 }
 
-const sha256 = (file: string): string => createHash('sha256').update(readFileSync(file)).digest('hex');
+const sha256 = (file: string): string =>
+  createHash('sha256').update(readFileSync(file)).digest('hex');
 const storerCalls = (): DoubleCall[] => world.doubles.calls('condor_vault_storer');
 const landedOnNodes = (uid: number, realName: string): boolean =>
-  world.nodes.every((n) => n.readTmp(`vt_u${uid}`) !== undefined && n.readTmp(`vt_u${uid}-${realName}`) !== undefined);
-const nothingOnNodes = (uid: number): boolean => world.nodes.every((n) => n.listTmp().every((f) => !f.includes(`${uid}`)));
+  world.nodes.every(
+    (n) =>
+      n.readTmp(`vt_u${uid}`) !== undefined && n.readTmp(`vt_u${uid}-${realName}`) !== undefined,
+  );
+const nothingOnNodes = (uid: number): boolean =>
+  world.nodes.every((n) => n.listTmp().every((f) => !f.includes(`${uid}`)));
 
 describe('store-and-get-token path', () => {
   it('an overridden service stores under its real name; stores of one real name never overlap; exact storer contract (checks 11, 24, 34, 9.4, 9.13, 9.14, 9.17, 9.34)', async () => {
@@ -70,8 +95,12 @@ describe('store-and-get-token path', () => {
       expect(call.env['_condor_CREDD_HOST']).toBe(SCHEDD);
       expect(call.env['_condor_COLLECTOR_HOST']).toBe(COLLECTOR);
       expect(call.env['_condor_SEC_CREDENTIAL_GETTOKEN_OPTS']).toBe(`-a ${VAULT}`);
-      expect(call.env['HTGETTOKENOPTS']).toBe(`--vaulttokenminttl=10s --credkey=${PRINCIPAL('dunepro')}`);
-      expect(call.env['KRB5CCNAME']).toMatch(/^FILE:\/tmp\/managed-tokens[^/]+\/managed-tokens-krb5ccCache-dune_production/);
+      expect(call.env['HTGETTOKENOPTS']).toBe(
+        `--vaulttokenminttl=10s --credkey=${PRINCIPAL('dunepro')}`,
+      );
+      expect(call.env['KRB5CCNAME']).toMatch(
+        /^FILE:\/tmp\/managed-tokens[^/]+\/managed-tokens-krb5ccCache-dune_production/,
+      );
       expect(call.env['PATH']).toMatch(/:\/usr\/bin:\/usr\/sbin$/);
     }
     for (const s of services) expect(landedOnNodes(s.uid, 'dune_production')).toBe(true);
@@ -94,19 +123,28 @@ describe('store-and-get-token path', () => {
   });
 
   it('falls through a failing collector; one storer call per schedd in order; pushes the lexicographically first (checks 29, 30, 44, 9.9, 9.10)', async () => {
-    world.doubles.set({ statusAds: { 'collector2.mtworld.test': [{ Name: 'schedd-b.test' }, { Name: 'schedd-a.test' }] } });
+    world.doubles.set({
+      statusAds: {
+        'collector2.mtworld.test': [{ Name: 'schedd-b.test' }, { Name: 'schedd-a.test' }],
+      },
+    });
     world.doubles.setTool('condor_status', { rules: [{ pool: 'bad.mtworld.test', mode: 'fail' }] });
     const s = dune();
     const out = await run([s], {
       name: 'collectors',
-      top: { condorCollectorHost: 'bad.mtworld.test,collector2.mtworld.test', condorScheddConstraint: 'X =?= true' },
+      top: {
+        condorCollectorHost: 'bad.mtworld.test,collector2.mtworld.test',
+        condorScheddConstraint: 'X =?= true',
+      },
     });
     expect(out.result.code, out.result.stderr).toBe(0);
     expect(world.doubles.calls('condor_status').map((c) => c.argv)).toEqual([
       ['-pool', 'bad.mtworld.test', '-constraint', 'X =?= true', '-schedd', '-long'],
       ['-pool', 'collector2.mtworld.test', '-constraint', 'X =?= true', '-schedd', '-long'],
     ]);
-    expect(storerCalls().map((c) => [c.env['_condor_CREDD_HOST'], c.env['_condor_COLLECTOR_HOST']])).toEqual([
+    expect(
+      storerCalls().map((c) => [c.env['_condor_CREDD_HOST'], c.env['_condor_COLLECTOR_HOST']]),
+    ).toEqual([
       ['schedd-b.test', 'collector2.mtworld.test'],
       ['schedd-a.test', 'collector2.mtworld.test'],
     ]);
@@ -119,9 +157,9 @@ describe('store-and-get-token path', () => {
     const out = await run([s], { name: 'credd-override' });
     expect(out.result.code).toBe(0);
     expect(world.doubles.calls('condor_status')).toEqual([]);
-    expect(storerCalls().map((c) => [c.env['_condor_CREDD_HOST'], c.env['_condor_COLLECTOR_HOST']])).toEqual([
-      ['credd1.mtworld.test', COLLECTOR],
-    ]);
+    expect(
+      storerCalls().map((c) => [c.env['_condor_CREDD_HOST'], c.env['_condor_COLLECTOR_HOST']]),
+    ).toEqual([['credd1.mtworld.test', COLLECTOR]]);
     expect(landedOnNodes(s.uid, 'dune_production')).toBe(true);
   });
 
@@ -157,7 +195,15 @@ describe('store-and-get-token path', () => {
     const s = dune();
     const out = await run([s], {
       name: 'hang',
-      top: { timeouts: { globalTimeout: '60s', kerberosTimeout: '10s', vaultStorerTimeout: '3s', pingTimeout: '5s', pushTimeout: '10s' } },
+      top: {
+        timeouts: {
+          globalTimeout: '60s',
+          kerberosTimeout: '10s',
+          vaultStorerTimeout: '3s',
+          pingTimeout: '5s',
+          pushTimeout: '10s',
+        },
+      },
     });
     expect(out.result.code).toBe(0);
     expect(out.debug).toContain(`Could not store and get vault tokens; ${SCHEDD}: timeout error`);
@@ -199,12 +245,19 @@ describe('get-token path', () => {
 describe('kerberos, modes and setup failures', () => {
   it('a principal without @REALM fails at klist; that service only (checks 22, 9.7)', async () => {
     const bad = dune({ userPrincipalOverride: 'dunepro/managedtokens/mtworld.test' });
-    const good: E2eService = { experiment: 'mu2e', role: 'production', account: 'mu2epro', uid: nextUid() };
+    const good: E2eService = {
+      experiment: 'mu2e',
+      role: 'production',
+      account: 'mu2epro',
+      uid: nextUid(),
+    };
     const out = await run([bad, good], { name: 'mismatch' });
     expect(out.result.code).toBe(0);
     expect(out.log).toContain('Successes: mu2e_production');
     expect(out.log).toContain('Failures: dune_production');
-    expect(out.debug).toContain('klist reports default principal dunepro/managedtokens/mtworld.test@MT.TEST, expected dunepro/managedtokens/mtworld.test');
+    expect(out.debug).toContain(
+      'klist reports default principal dunepro/managedtokens/mtworld.test@MT.TEST, expected dunepro/managedtokens/mtworld.test',
+    );
     expect(storerCalls().map((c) => c.argv[0])).toEqual(['mu2e_production']);
     expect(nothingOnNodes(bad.uid)).toBe(true);
     expect(landedOnNodes(good.uid, 'mu2e_production')).toBe(true);
@@ -233,12 +286,17 @@ describe('kerberos, modes and setup failures', () => {
     const s = dune();
     const out = await run([s], { name: 'onboarding', flags: ['-r', '-s', 'dune_production'] });
     expect(out.result.code).toBe(0);
-    expect(out.result.stdout + out.result.stderr).toContain('Authentication needed for dune_production');
+    expect(out.result.stdout + out.result.stderr).toContain(
+      'Authentication needed for dune_production',
+    );
     expect(nothingOnNodes(s.uid)).toBe(true);
 
     world.doubles.setTool('condor_vault_storer', 'flow');
     const p = dune();
-    const pushed = await run([p], { name: 'onboarding-push', flags: ['-r', '-p', '-s', 'dune_production'] });
+    const pushed = await run([p], {
+      name: 'onboarding-push',
+      flags: ['-r', '-p', '-s', 'dune_production'],
+    });
     expect(pushed.result.code).toBe(0);
     expect(landedOnNodes(p.uid, 'dune_production')).toBe(true);
   });
@@ -255,7 +313,10 @@ describe('kerberos, modes and setup failures', () => {
 
   it('without a database a UID override still runs and pushes (Q11 fix: no crash)', async () => {
     const s = dune();
-    const out = await run([s], { name: 'nodb-override', top: { dbLocation: '/nonexistent-dir/uid.db' } });
+    const out = await run([s], {
+      name: 'nodb-override',
+      top: { dbLocation: '/nonexistent-dir/uid.db' },
+    });
     expect(out.result.code, out.result.stderr).toBe(0);
     expect(out.log).toContain('Successes: dune_production');
     expect(landedOnNodes(s.uid, 'dune_production')).toBe(true);
@@ -268,21 +329,32 @@ describe('vault server and htgettoken options', () => {
     const s = dune();
     const out = await run([s], { name: 'condor-config-val', top: { vaultServer: undefined } });
     expect(out.result.code, out.result.stderr).toBe(0);
-    expect(world.doubles.calls('condor_config_val').filter((c) => c.env['MTFAKE_VIA_STORER'] === undefined)[0]?.argv).toEqual([
-      'SEC_CREDENTIAL_GETTOKEN_OPTS',
-    ]);
-    expect(storerCalls()[0]?.env['_condor_SEC_CREDENTIAL_GETTOKEN_OPTS']).toBe('-a cc.mtworld.test');
+    expect(
+      world.doubles
+        .calls('condor_config_val')
+        .filter((c) => c.env['MTFAKE_VIA_STORER'] === undefined)[0]?.argv,
+    ).toEqual(['SEC_CREDENTIAL_GETTOKEN_OPTS']);
+    expect(storerCalls()[0]?.env['_condor_SEC_CREDENTIAL_GETTOKEN_OPTS']).toBe(
+      '-a cc.mtworld.test',
+    );
     expect(landedOnNodes(s.uid, 'dune_production')).toBe(true);
   });
 
   it('minTokenLifetime reaches HTGETTOKENOPTS (checks 18, 9.15)', async () => {
     const out = await run([dune()], { name: 'minttl', top: { minTokenLifetime: '3d' } });
     expect(out.result.code).toBe(0);
-    expect(storerCalls()[0]?.env['HTGETTOKENOPTS']).toBe(`--vaulttokenminttl=3d --credkey=${PRINCIPAL('dunepro')}`);
+    expect(storerCalls()[0]?.env['HTGETTOKENOPTS']).toBe(
+      `--vaulttokenminttl=3d --credkey=${PRINCIPAL('dunepro')}`,
+    );
   });
 
   it('an experiment name with an underscore fails in the storer and is reported as a store failure (9.35)', async () => {
-    const s: E2eService = { experiment: 'my_expt', role: 'production', account: 'dunepro', uid: nextUid() };
+    const s: E2eService = {
+      experiment: 'my_expt',
+      role: 'production',
+      account: 'dunepro',
+      uid: nextUid(),
+    };
     const out = await run([s], { name: 'underscore' });
     expect(out.result.code).toBe(0);
     expect(storerCalls()[0]?.argv).toEqual(['my_expt_production']);

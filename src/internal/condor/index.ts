@@ -40,17 +40,31 @@ export function vaultServerFromOptions(options: string): string | undefined {
 export const CONDOR_CONFIG_VAL = 'condor_config_val';
 export const CONDOR_STATUS = 'condor_status';
 
-export type VaultServerLookup = { readonly ok: true; readonly vaultServer: string } | { readonly ok: false; readonly error: string };
+export type VaultServerLookup =
+  | { readonly ok: true; readonly vaultServer: string }
+  | { readonly ok: false; readonly error: string };
 
 /** Last source of the vault server: `condor_config_val SEC_CREDENTIAL_GETTOKEN_OPTS` (inherited env). */
-export async function vaultServerFromCondor(run: CommandRunner, env: Env, signal: AbortSignal): Promise<VaultServerLookup> {
-  const result = await run({ argv: [CONDOR_CONFIG_VAL, 'SEC_CREDENTIAL_GETTOKEN_OPTS'], env, signal, capture: 'stdout' });
+export async function vaultServerFromCondor(
+  run: CommandRunner,
+  env: Env,
+  signal: AbortSignal,
+): Promise<VaultServerLookup> {
+  const result = await run({
+    argv: [CONDOR_CONFIG_VAL, 'SEC_CREDENTIAL_GETTOKEN_OPTS'],
+    env,
+    signal,
+    capture: 'stdout',
+  });
   const notFound =
     'could not find setting for SEC_CREDENTIAL_GETTOKEN_OPTS in environment, configuration, or HTCondor';
   if (!result.ok) return { ok: false, error: `${notFound}: condor_config_val: ${result.message}` };
   const server = vaultServerFromOptions(result.stdout.trim());
   if (server === undefined) {
-    return { ok: false, error: `${notFound}: condor_config_val output has no -a/--vaultserver value` };
+    return {
+      ok: false,
+      error: `${notFound}: condor_config_val output has no -a/--vaultserver value`,
+    };
   }
   return { ok: true, vaultServer: server };
 }
@@ -66,7 +80,9 @@ export type ScheddLookup =
   | { readonly ok: true; readonly collector: string; readonly schedds: readonly string[] }
   | { readonly ok: false; readonly error: string };
 
-type QueryResult = { readonly ok: true; readonly schedds: readonly string[] } | { readonly ok: false; readonly error: string };
+type QueryResult =
+  | { readonly ok: true; readonly schedds: readonly string[] }
+  | { readonly ok: false; readonly error: string };
 
 export interface ScheddDiscovery {
   /** Tries each collector in order; the first one that answers decides. */
@@ -80,7 +96,11 @@ export interface ScheddDiscovery {
  * collector is asked once per run. Concurrent services asking the same question share one query.
  * Every query is bounded by the run's global deadline.
  */
-export function createScheddDiscovery(opts: { run: CommandRunner; env: Env; signal: AbortSignal }): ScheddDiscovery {
+export function createScheddDiscovery(opts: {
+  run: CommandRunner;
+  env: Env;
+  signal: AbortSignal;
+}): ScheddDiscovery {
   const cache = new Map<string, Promise<QueryResult>>();
   let queries = 0;
 
@@ -92,9 +112,11 @@ export function createScheddDiscovery(opts: { run: CommandRunner; env: Env; sign
       signal: opts.signal,
       capture: 'stdout',
     });
-    if (!result.ok) return { ok: false, error: `condor_status -pool ${collector}: ${result.message}` };
+    if (!result.ok)
+      return { ok: false, error: `condor_status -pool ${collector}: ${result.message}` };
     const parsed = parseLongClassAds(result.stdout);
-    if (!parsed.ok) return { ok: false, error: `condor_status -pool ${collector}: ${parsed.error}` };
+    if (!parsed.ok)
+      return { ok: false, error: `condor_status -pool ${collector}: ${parsed.error}` };
     return { ok: true, schedds: scheddNames(parsed.ads) };
   };
 

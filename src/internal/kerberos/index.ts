@@ -49,7 +49,12 @@ export async function obtainTicket(req: TicketRequest): Promise<TicketResult> {
       error: `kinit failed: ${kinit.message}${excerpt(kinit.excerpt)}`,
     };
   }
-  const klist = await req.run({ argv: [req.klistPath], env, signal: req.deadline, capture: 'combined' });
+  const klist = await req.run({
+    argv: [req.klistPath],
+    env,
+    signal: req.deadline,
+    capture: 'combined',
+  });
   if (!klist.ok) {
     return {
       ok: false,

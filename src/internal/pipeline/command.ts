@@ -22,7 +22,12 @@ export interface CommandRequest {
 }
 
 export type CommandOutcome =
-  | { readonly ok: true; readonly output: string; readonly stdout: string; readonly durationMs: number }
+  | {
+      readonly ok: true;
+      readonly output: string;
+      readonly stdout: string;
+      readonly durationMs: number;
+    }
   | {
       readonly ok: false;
       readonly reason: 'exit' | 'signal' | 'timeout' | 'spawn';

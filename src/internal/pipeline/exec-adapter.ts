@@ -2,7 +2,9 @@
 import { ExecError, runCommand } from '../exec/index.js';
 import type { CommandOutcome, CommandRequest, CommandRunner } from './command.js';
 
-export const execRunner: CommandRunner = async (request: CommandRequest): Promise<CommandOutcome> => {
+export const execRunner: CommandRunner = async (
+  request: CommandRequest,
+): Promise<CommandOutcome> => {
   const started = Date.now();
   try {
     const result = await runCommand({
@@ -12,7 +14,12 @@ export const execRunner: CommandRunner = async (request: CommandRequest): Promis
       deadline: request.signal,
       secrets: request.secrets,
     });
-    return { ok: true, output: result.output, stdout: result.stdout, durationMs: result.durationMs };
+    return {
+      ok: true,
+      output: result.output,
+      stdout: result.stdout,
+      durationMs: result.durationMs,
+    };
   } catch (err) {
     if (err instanceof ExecError) {
       return {

@@ -24,19 +24,36 @@ export async function runTokenPush(ctx: TokenPushStartup): Promise<number> {
 
   const metricsSetup = await setUpMetrics(ctx);
   const globalDeadline = new AbortController();
-  const globalTimer = setTimeout(() => globalDeadline.abort(new Error('global timeout')), ctx.timeouts.globalMs);
+  const globalTimer = setTimeout(
+    () => globalDeadline.abort(new Error('global timeout')),
+    ctx.timeouts.globalMs,
+  );
 
   const tracing = await loadTracingLazily(ctx);
   const db = await openDatabase(ctx);
 
-  const selected = [...ctx.services.map((s) => s.name), ...config.skippedServices.map((s) => s.name)];
+  const selected = [
+    ...ctx.services.map((s) => s.name),
+    ...config.skippedServices.map((s) => s.name),
+  ];
   const notifications = await setUpNotifications(ctx, db.handle, metricsSetup);
-  if (db.handle === undefined) notifications.sink.send({ kind: 'setup', service: executable, message: DB_OPEN_FAILED });
+  if (db.handle === undefined)
+    notifications.sink.send({ kind: 'setup', service: executable, message: DB_OPEN_FAILED });
 
   let report: RunReport | undefined;
   try {
-    report = await tracing.withSpan('token-push', { 'managed-tokens.services': selected.map((n) => n.configName) }, () =>
-      runPipeline(pipelineInput(ctx, db.handle, notifications.sink, metricsSetup.events, globalDeadline.signal, selected)),
+    report = await tracing.withSpan('token-push', { test: ctx.testMode ? true : undefined }, () =>
+      runPipeline({
+        ...pipelineInput(
+          ctx,
+          db.handle,
+          notifications.sink,
+          metricsSetup.events,
+          globalDeadline.signal,
+          selected,
+        ),
+        tracing,
+      }),
     );
   } finally {
     clearTimeout(globalTimer);
@@ -48,7 +65,9 @@ export async function runTokenPush(ctx: TokenPushStartup): Promise<number> {
       durationSeconds: (Date.now() - ctx.startedAt.getTime()) / 1000,
       exitCode,
     });
-    await notifications.finish().catch((err: Error) => log.error({ err: err.message }, 'Could not deliver notifications'));
+    await notifications
+      .finish()
+      .catch((err: Error) => log.error({ err: err.message }, 'Could not deliver notifications'));
     await metricsSetup.push();
     db.close();
     await tracing.shutdown().catch(() => undefined);
@@ -124,7 +143,8 @@ interface OpenedDb {
 }
 
 async function openDatabase(ctx: TokenPushStartup): Promise<OpenedDb> {
-  const location = ctx.config.global.dbLocation === '' ? DEFAULT_DB_LOCATION : ctx.config.global.dbLocation;
+  const location =
+    ctx.config.global.dbLocation === '' ? DEFAULT_DB_LOCATION : ctx.config.global.dbLocation;
   try {
     const { ManagedTokensDb } = await import('../db/index.js');
     const db = ManagedTokensDb.open(location, { log: ctx.log });
@@ -145,7 +165,11 @@ async function setUpNotifications(
   const n = await import('../notifications/index.js');
   const global = ctx.config.global;
   const serviceTargets = [
-    ...ctx.services.map((s) => ({ configName: s.name.configName, emails: s.emails, notificationsDisabled: s.notificationsDisabled })),
+    ...ctx.services.map((s) => ({
+      configName: s.name.configName,
+      emails: s.emails,
+      notificationsDisabled: s.notificationsDisabled,
+    })),
     ...ctx.config.skippedServices.map((s) => ({
       configName: s.name.configName,
       emails: [] as readonly string[],
@@ -157,14 +181,18 @@ async function setUpNotifications(
     globalDisabled: global.disableNotifications,
     services: serviceTargets,
   });
-  if (gating.adminBlockedBy !== undefined) ctx.log.debug(`Admin notifications disabled by ${gating.adminBlockedBy}`);
+  if (gating.adminBlockedBy !== undefined)
+    ctx.log.debug(`Admin notifications disabled by ${gating.adminBlockedBy}`);
   return n.createTokenPushNotifications({
     log: ctx.log,
     db,
     errorCountToSendMessage: global.errorCountToSendMessage,
     testMode: ctx.testMode,
     email: n.emailSettingsFromConfig(global),
-    admin: gating.adminBlockedBy !== undefined ? 'blocked' : n.adminTargetsFromConfig(global, ctx.testMode),
+    admin:
+      gating.adminBlockedBy !== undefined
+        ? 'blocked'
+        : n.adminTargetsFromConfig(global, ctx.testMode),
     services: serviceTargets.map((s) => ({
       configName: s.configName,
       emails: s.emails,
@@ -185,7 +213,11 @@ interface MetricsSetup {
 
 async function setUpMetrics(ctx: TokenPushStartup): Promise<MetricsSetup> {
   const prometheus = ctx.config.global.prometheus;
-  const disabled: MetricsSetup = { events: noopTokenPushMetrics, notificationMetrics: undefined, push: async () => undefined };
+  const disabled: MetricsSetup = {
+    events: noopTokenPushMetrics,
+    notificationMetrics: undefined,
+    push: async () => undefined,
+  };
   if (prometheus.host.trim() === '') {
     ctx.log.debug('No prometheus.host configured; metrics are not pushed');
     return disabled;
@@ -193,7 +225,10 @@ async function setUpMetrics(ctx: TokenPushStartup): Promise<MetricsSetup> {
   try {
     const m = await import('../metrics/index.js');
     // Q19 fix: the probe is bounded (the original waited without limit).
-    const up = await m.probePushgateway(prometheus.host, { log: ctx.log, timeoutMs: Math.min(10_000, ctx.timeouts.globalMs) });
+    const up = await m.probePushgateway(prometheus.host, {
+      log: ctx.log,
+      timeoutMs: Math.min(10_000, ctx.timeouts.globalMs),
+    });
     if (!up) return disabled;
     const runMetrics = m.createRunMetrics({ executable: ctx.executable });
     return {
@@ -210,7 +245,10 @@ async function setUpMetrics(ctx: TokenPushStartup): Promise<MetricsSetup> {
       },
     };
   } catch (err) {
-    ctx.log.error({ err: (err as Error).message }, 'Could not set up metrics; continuing without them');
+    ctx.log.error(
+      { err: (err as Error).message },
+      'Could not set up metrics; continuing without them',
+    );
     return disabled;
   }
 }
@@ -235,7 +273,9 @@ function adaptNotificationMetrics(
 
 // ---- tracing ----
 
-async function loadTracingLazily(ctx: TokenPushStartup): Promise<import('../tracing/api.js').Tracing> {
+async function loadTracingLazily(
+  ctx: TokenPushStartup,
+): Promise<import('../tracing/api.js').Tracing> {
   try {
     const { loadTracing } = await import('../tracing/api.js');
     return await loadTracing({
@@ -245,7 +285,10 @@ async function loadTracingLazily(ctx: TokenPushStartup): Promise<import('../trac
       log: ctx.log,
     });
   } catch (err) {
-    ctx.log.error({ err: (err as Error).message }, 'Could not start tracing; continuing without it');
+    ctx.log.error(
+      { err: (err as Error).message },
+      'Could not start tracing; continuing without it',
+    );
     const { noopTracing } = await import('../tracing/api.js');
     return noopTracing;
   }
@@ -257,13 +300,21 @@ async function loadTracingLazily(ctx: TokenPushStartup): Promise<import('../trac
 function logPushSummary(ctx: TokenPushStartup, report: RunReport): void {
   for (const service of report.pushes) {
     if (service.source === undefined) {
-      ctx.log.info({ service: service.configName }, `Push summary: ${service.configName}: no token to push`);
+      ctx.log.info(
+        { service: service.configName },
+        `Push summary: ${service.configName}: no token to push`,
+      );
       continue;
     }
     for (const node of service.nodes) {
       const where = `${service.account}@${node.node}:${node.destinations.join(',')}`;
       ctx.log.info(
-        { service: service.configName, node: node.node, ok: node.ok, destinations: node.destinations },
+        {
+          service: service.configName,
+          node: node.node,
+          ok: node.ok,
+          destinations: node.destinations,
+        },
         node.ok
           ? `Push summary: ${service.configName} -> ${where}: ok`
           : `Push summary: ${service.configName} -> ${node.node}: FAILED: ${node.error ?? ''}`,

@@ -7,7 +7,11 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import pLimit from 'p-limit';
 import type { ServiceSettings } from '../config/index.js';
-import { createScheddDiscovery, vaultServerFromCondor, type ScheddDiscovery } from '../condor/index.js';
+import {
+  createScheddDiscovery,
+  vaultServerFromCondor,
+  type ScheddDiscovery,
+} from '../condor/index.js';
 import { obtainTicket } from '../kerberos/index.js';
 import { setupError, pushError } from '../notifications/types.js';
 import { pingNodes, unpingableMessage } from '../ping/index.js';
@@ -23,6 +27,7 @@ import {
   storeAndGetToken,
   storedTokenPath,
 } from '../vaulttoken/index.js';
+import { noopTracing, type SpanAttributes, type SpanHandle, type Tracing } from '../tracing/api.js';
 import { deadlineSignal } from './command.js';
 import type { AssembledService, PipelineInput, RunReport, ServicePushReport } from './types.js';
 
@@ -48,9 +53,11 @@ class PipelineRun {
   private readonly cacheFiles: string[] = [];
   private nothingAssembled = false;
   private readonly log;
+  private readonly tracing: Tracing;
 
   constructor(private readonly input: PipelineInput) {
     this.log = input.log;
+    this.tracing = input.tracing ?? noopTracing;
     for (const s of input.services) this.success.set(s.name.configName, false);
     for (const s of input.skipped) this.success.set(s.configName, false);
   }
@@ -68,11 +75,17 @@ class PipelineRun {
     this.registerNodesInDb(services);
     input.metrics.stageDuration('setup', secondsSince(input.startedAt.getTime()));
 
-    services = await this.timed('getKerberosTickets', () => this.getKerberosTickets(services));
+    services = await this.timed('getKerberosTickets', 'worker.GetKerberosTicketsWorker', () =>
+      this.getKerberosTickets(services),
+    );
     if (services.length === 0) return;
 
-    services = await this.timed('getTokens', () => this.getTokens(services));
-    services = await this.timed('storeAndGetTokens', () => this.storeAndGetTokens(services));
+    services = await this.timed('getTokens', 'worker.GetTokenWorker', () =>
+      this.getTokens(services),
+    );
+    services = await this.timed('storeAndGetTokens', 'worker.StoreAndGetTokenWorker', () =>
+      this.storeAndGetTokens(services),
+    );
     await this.removeLocalTokens(services);
 
     if (input.mode.kind === 'test' || (input.mode.kind === 'onboarding' && !input.mode.push)) {
@@ -82,8 +95,12 @@ class PipelineRun {
     }
     if (services.length === 0) return;
 
-    const unpingable = await this.timed('pingNodes', () => this.pingNodes(services));
-    await this.timed('pushTokens', () => this.pushTokens(services, unpingable));
+    const unpingable = await this.timed('pingNodes', 'worker.PingAggregatorWorker', () =>
+      this.pingNodes(services),
+    );
+    await this.timed('pushTokens', 'worker.PushTokensWorker', () =>
+      this.pushTokens(services, unpingable),
+    );
   }
 
   // ---- setup ----
@@ -94,7 +111,10 @@ class PipelineRun {
     try {
       db.updateServices(this.input.services.map((s) => s.name.configName));
     } catch (err) {
-      this.log.error({ err: (err as Error).message }, 'Could not update services in ManagedTokensDatabase');
+      this.log.error(
+        { err: (err as Error).message },
+        'Could not update services in ManagedTokensDatabase',
+      );
     }
   }
 
@@ -103,19 +123,31 @@ class PipelineRun {
       this.kerberosDir = await fs.mkdtemp(path.join(this.input.tempDir, 'managed-tokens'));
       await fs.chmod(this.kerberosDir, 0o700);
     } catch (err) {
-      this.log.error({ err: (err as Error).message }, 'Could not create per-run kerberos cache directory; using the temp directory');
+      this.log.error(
+        { err: (err as Error).message },
+        'Could not create per-run kerberos cache directory; using the temp directory',
+      );
       this.kerberosDir = undefined;
     }
   }
 
   /** Per-service assembly (3.5), all services concurrently; collector answers are shared. */
   private async assembleServices(): Promise<AssembledService[]> {
-    const discovery = createScheddDiscovery({ run: this.input.run, env: this.input.env, signal: this.input.signal });
-    const assembled = await Promise.all(this.input.services.map((s) => this.assembleService(s, discovery)));
+    const discovery = createScheddDiscovery({
+      run: this.input.run,
+      env: this.input.env,
+      signal: this.input.signal,
+    });
+    const assembled = await Promise.all(
+      this.input.services.map((s) => this.assembleService(s, discovery)),
+    );
     return assembled.filter((s): s is AssembledService => s !== undefined);
   }
 
-  private async assembleService(settings: ServiceSettings, discovery: ScheddDiscovery): Promise<AssembledService | undefined> {
+  private async assembleService(
+    settings: ServiceSettings,
+    discovery: ScheddDiscovery,
+  ): Promise<AssembledService | undefined> {
     const name = settings.name;
     const log = this.log.child({ service: name.configName });
     const skip = (reason: string): undefined => {
@@ -124,7 +156,10 @@ class PipelineRun {
     };
     let cache: string;
     try {
-      cache = await createPrivateTempFile(this.kerberosDir ?? this.input.tempDir, `managed-tokens-krb5ccCache-${name.realName}`);
+      cache = await createPrivateTempFile(
+        this.kerberosDir ?? this.input.tempDir,
+        `managed-tokens-krb5ccCache-${name.realName}`,
+      );
       this.cacheFiles.push(cache);
     } catch (err) {
       return skip(`could not create kerberos cache file: ${(err as Error).message}`);
@@ -138,14 +173,26 @@ class PipelineRun {
     if (!vault.ok) return skip(vault.error);
 
     if (settings.tokenGetter === 'getToken') {
-      return { settings, name, log, cache, desiredUID: uid.uid, vaultServer: vault.vaultServer, getter: { kind: 'getToken' } };
+      return {
+        settings,
+        name,
+        log,
+        cache,
+        desiredUID: uid.uid,
+        vaultServer: vault.vaultServer,
+        getter: { kind: 'getToken' },
+      };
     }
     const [firstCollector] = settings.collectorHosts;
     if (firstCollector === undefined) return skip('no collector hosts found');
     if (settings.creddHost !== undefined) {
       return {
         ...{ settings, name, log, cache, desiredUID: uid.uid, vaultServer: vault.vaultServer },
-        getter: { kind: 'storeAndGetToken', collector: firstCollector, schedds: [settings.creddHost] },
+        getter: {
+          kind: 'storeAndGetToken',
+          collector: firstCollector,
+          schedds: [settings.creddHost],
+        },
       };
     }
     const found = await discovery.discover(settings.collectorHosts, settings.scheddConstraint);
@@ -157,9 +204,13 @@ class PipelineRun {
     };
   }
 
-  private desiredUID(settings: ServiceSettings): { ok: true; uid: number } | { ok: false; error: string } {
-    if (settings.desiredUIDOverride !== undefined) return { ok: true, uid: settings.desiredUIDOverride };
-    if (this.input.db === undefined) return { ok: false, error: 'no valid database to read UID from' };
+  private desiredUID(
+    settings: ServiceSettings,
+  ): { ok: true; uid: number } | { ok: false; error: string } {
+    if (settings.desiredUIDOverride !== undefined)
+      return { ok: true, uid: settings.desiredUIDOverride };
+    if (this.input.db === undefined)
+      return { ok: false, error: 'no valid database to read UID from' };
     try {
       return { ok: true, uid: this.input.db.getUidByUsername(settings.account) };
     } catch (err) {
@@ -167,7 +218,9 @@ class PipelineRun {
     }
   }
 
-  private async vaultServer(settings: ServiceSettings): Promise<{ ok: true; vaultServer: string } | { ok: false; error: string }> {
+  private async vaultServer(
+    settings: ServiceSettings,
+  ): Promise<{ ok: true; vaultServer: string } | { ok: false; error: string }> {
     const source = settings.vaultServer;
     if (source.kind !== 'askCondor') return { ok: true, vaultServer: source.value };
     return vaultServerFromCondor(this.input.run, this.input.env, this.input.signal);
@@ -179,40 +232,55 @@ class PipelineRun {
     try {
       db.updateNodes(services.flatMap((s) => s.settings.nodes));
     } catch (err) {
-      this.log.error({ err: (err as Error).message }, 'Could not update nodes in ManagedTokensDatabase');
+      this.log.error(
+        { err: (err as Error).message },
+        'Could not update nodes in ManagedTokensDatabase',
+      );
     }
   }
 
   // ---- [1] Kerberos ----
 
-  private async getKerberosTickets(services: readonly AssembledService[]): Promise<AssembledService[]> {
+  private async getKerberosTickets(
+    services: readonly AssembledService[],
+  ): Promise<AssembledService[]> {
     const { input } = this;
     const limit = pLimit(input.concurrency.kerberos);
     const results = await Promise.all(
       services.map((s) =>
         limit(async () => {
-          const result = await obtainTicket({
-            kinitPath: input.programs.kinit,
-            klistPath: input.programs.klist,
-            keytab: s.settings.keytabPath,
-            principal: s.settings.userPrincipal,
-            cache: s.cache,
-            env: input.env,
-            deadline: deadlineSignal(input.signal, input.timeouts.kerberosMs),
-            run: input.run,
-          });
-          if (result.ok) {
-            input.metrics.kinitSucceeded(s.name.realName, result.durationMs / 1000);
-            s.log.debug('Obtained and verified kerberos ticket');
-            return s;
-          }
-          input.metrics.kinitFailed(s.name.realName);
-          s.log.error(
-            { err: result.error },
-            'Failed to obtain kerberos ticket.  Will not try to obtain or push vault token to service nodes',
+          const ok = await this.span(
+            'worker.GetKerberosTicketsWorker_anonFunc',
+            { account: s.settings.account, service: s.name.configName },
+            async (span) => {
+              const result = await obtainTicket({
+                kinitPath: input.programs.kinit,
+                klistPath: input.programs.klist,
+                keytab: s.settings.keytabPath,
+                principal: s.settings.userPrincipal,
+                cache: s.cache,
+                env: input.env,
+                deadline: deadlineSignal(input.signal, input.timeouts.kerberosMs),
+                run: input.run,
+              });
+              if (result.ok) {
+                input.metrics.kinitSucceeded(s.name.realName, result.durationMs / 1000);
+                s.log.debug('Obtained and verified kerberos ticket');
+                return true;
+              }
+              input.metrics.kinitFailed(s.name.realName);
+              span.markError(result.error);
+              s.log.error(
+                { err: result.error },
+                'Failed to obtain kerberos ticket.  Will not try to obtain or push vault token to service nodes',
+              );
+              input.notifications.send(
+                setupError(s.name.configName, result.timedOut ? KERBEROS_TIMEOUT : KERBEROS_FAILED),
+              );
+              return false;
+            },
           );
-          input.notifications.send(setupError(s.name.configName, result.timedOut ? KERBEROS_TIMEOUT : KERBEROS_FAILED));
-          return undefined;
+          return ok ? s : undefined;
         }),
       ),
     );
@@ -230,13 +298,29 @@ class PipelineRun {
     task: (s: AssembledService) => Promise<boolean>,
   ): Promise<AssembledService[]> {
     const groups = new Map<string, AssembledService[]>();
-    for (const s of services) groups.set(s.name.realName, [...(groups.get(s.name.realName) ?? []), s]);
+    for (const s of services)
+      groups.set(s.name.realName, [...(groups.get(s.name.realName) ?? []), s]);
     const limit = pLimit(this.input.concurrency.tokenStores);
     const survivors = new Set<AssembledService>();
     await Promise.all(
       [...groups.values()].map((group) =>
         limit(async () => {
-          for (const s of group) if (await task(s)) survivors.add(s);
+          for (const s of group) {
+            const ok = await this.span(
+              'worker.StoreAndGetTokensForSchedd',
+              {
+                service: s.name.configName,
+                tokenRootPath: s.settings.serviceCreddVaultTokenPathRoot,
+              },
+              (span) =>
+                task(s).then((result) => {
+                  if (!result)
+                    span.markError(`could not obtain vault token for ${s.name.configName}`);
+                  return result;
+                }),
+            );
+            if (ok) survivors.add(s);
+          }
         }),
       ),
     );
@@ -280,7 +364,9 @@ class PipelineRun {
     return services.filter((s) => others.includes(s) || ok.includes(s));
   }
 
-  private async storeAndGetTokens(services: readonly AssembledService[]): Promise<AssembledService[]> {
+  private async storeAndGetTokens(
+    services: readonly AssembledService[],
+  ): Promise<AssembledService[]> {
     const { input } = this;
     const storers = services.filter((s) => s.getter.kind === 'storeAndGetToken');
     const ok = await this.perRealName(storers, async (s) => {
@@ -374,7 +460,10 @@ class PipelineRun {
 
   // ---- [4] push ----
 
-  private async pushTokens(services: readonly AssembledService[], unpingable: ReadonlySet<string>): Promise<void> {
+  private async pushTokens(
+    services: readonly AssembledService[],
+    unpingable: ReadonlySet<string>,
+  ): Promise<void> {
     const { input } = this;
     const limit = pLimit(input.concurrency.push);
     await Promise.all(
@@ -382,13 +471,23 @@ class PipelineRun {
         const source = await this.pushSource(s);
         if (!source.ok) {
           s.log.error({ err: source.error }, NO_PUSH_SOURCE);
-          input.notifications.send(setupError(s.name.configName, `${NO_PUSH_SOURCE}: ${source.error}`));
-          this.pushes.push({ configName: s.name.configName, realName: s.name.realName, account: s.settings.account, source: undefined, nodes: [] });
+          input.notifications.send(
+            setupError(s.name.configName, `${NO_PUSH_SOURCE}: ${source.error}`),
+          );
+          this.pushes.push({
+            configName: s.name.configName,
+            realName: s.name.realName,
+            account: s.settings.account,
+            source: undefined,
+            nodes: [],
+          });
           return;
         }
         if (s.settings.fileCopierOptions.length === 0) {
           // Q6: without rsync options the remote mode follows the local file and the remote umask.
-          s.log.warn('fileCopierOptions is empty: remote token file modes are not set; consider "--perms --chmod=u=r,go="');
+          s.log.warn(
+            'fileCopierOptions is empty: remote token file modes are not set; consider "--perms --chmod=u=r,go="',
+          );
         }
         const roleFileDestination = this.roleFileDestination(s);
         const outcome = await pushService({
@@ -413,9 +512,16 @@ class PipelineRun {
           run: input.run,
           limit,
           onItem: (item) => {
-            if (item.result.ok) input.metrics.tokenPushItemSucceeded(s.name.realName, item.node, item.durationMs / 1000);
-            else if (item.kind !== 'roleFile') input.metrics.tokenPushItemFailed(s.name.realName, item.node);
-            else s.log.warn({ node: item.node, err: item.result.error }, 'Could not push role file');
+            if (item.result.ok)
+              input.metrics.tokenPushItemSucceeded(
+                s.name.realName,
+                item.node,
+                item.durationMs / 1000,
+              );
+            else if (item.kind !== 'roleFile')
+              input.metrics.tokenPushItemFailed(s.name.realName, item.node);
+            else
+              s.log.warn({ node: item.node, err: item.result.error }, 'Could not push role file');
           },
         });
         for (const w of outcome.warnings) s.log.warn(w);
@@ -426,7 +532,10 @@ class PipelineRun {
           s.log.error({ node: n.node }, message);
           input.notifications.send(pushError(s.name.configName, n.node, message));
         }
-        s.log.info({ successfulNodes: good.join(', '), failedNodes: bad.map((n) => n.node).join(', ') }, 'Push finished');
+        s.log.info(
+          { successfulNodes: good.join(', '), failedNodes: bad.map((n) => n.node).join(', ') },
+          'Push finished',
+        );
         if (outcome.ok) {
           this.success.set(s.name.configName, true);
           input.metrics.servicePushedToNodes(s.name.realName, s.settings.nodes);
@@ -440,7 +549,13 @@ class PipelineRun {
           nodes: outcome.nodes.map((n) => ({
             node: n.node,
             ok: n.ok,
-            destinations: [dest.token, dest.tokenForService, ...n.items.filter((i) => i.kind === 'roleFile' && i.result.ok).map((i) => i.destination)],
+            destinations: [
+              dest.token,
+              dest.tokenForService,
+              ...n.items
+                .filter((i) => i.kind === 'roleFile' && i.result.ok)
+                .map((i) => i.destination),
+            ],
             ...(n.error !== undefined ? { error: n.error } : {}),
           })),
         });
@@ -449,12 +564,15 @@ class PipelineRun {
   }
 
   /** 3.13 step 1, plus the token check: a malformed token is never pushed. */
-  private async pushSource(s: AssembledService): Promise<{ ok: true; path: string } | { ok: false; error: string }> {
+  private async pushSource(
+    s: AssembledService,
+  ): Promise<{ ok: true; path: string } | { ok: false; error: string }> {
     const { runUID, tempDir } = this.input;
     const root = s.settings.serviceCreddVaultTokenPathRoot;
     const candidates: string[] = [];
     if (s.getter.kind === 'storeAndGetToken') {
-      for (const schedd of [...s.getter.schedds].sort()) candidates.push(scheddTokenPath(root, runUID, schedd, s.name.realName));
+      for (const schedd of [...s.getter.schedds].sort())
+        candidates.push(scheddTokenPath(root, runUID, schedd, s.name.realName));
     } else {
       candidates.push(storedTokenPath(root, runUID, s.name.realName));
     }
@@ -463,8 +581,15 @@ class PipelineRun {
       const content = await readIfExists(candidate).catch(() => undefined);
       if (content === undefined) continue;
       const check = checkVaultToken(content);
-      if (!check.ok) return { ok: false, error: `${candidate} does not hold a valid vault token (${check.reason}); not pushing it` };
-      const age = await fs.stat(candidate).then((st) => (Date.now() - st.mtimeMs) / 1000).catch(() => undefined);
+      if (!check.ok)
+        return {
+          ok: false,
+          error: `${candidate} does not hold a valid vault token (${check.reason}); not pushing it`,
+        };
+      const age = await fs
+        .stat(candidate)
+        .then((st) => (Date.now() - st.mtimeMs) / 1000)
+        .catch(() => undefined);
       if (age !== undefined) this.input.metrics.pushedTokenAge(s.name.realName, age);
       return { ok: true, path: candidate };
     }
@@ -486,7 +611,10 @@ class PipelineRun {
         VaultServer: s.vaultServer,
       });
     } catch (err) {
-      s.log.error({ err: (err as Error).message }, 'Could not render the default role file destination; not pushing the role file');
+      s.log.error(
+        { err: (err as Error).message },
+        'Could not render the default role file destination; not pushing the role file',
+      );
       return undefined;
     }
   }
@@ -516,17 +644,43 @@ class PipelineRun {
   report(): RunReport {
     const successes: string[] = [];
     const failures: string[] = [];
-    for (const [name, ok] of [...this.success.entries()].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0))) {
+    for (const [name, ok] of [...this.success.entries()].sort(([a], [b]) =>
+      a < b ? -1 : a > b ? 1 : 0,
+    )) {
       (ok ? successes : failures).push(name);
     }
     return { successes, failures, pushes: this.pushes, nothingAssembled: this.nothingAssembled };
   }
 
-  private async timed<T>(stage: Parameters<PipelineInput['metrics']['stageDuration']>[0], work: () => Promise<T>): Promise<T> {
+  private async timed<T>(
+    stage: Parameters<PipelineInput['metrics']['stageDuration']>[0],
+    spanName: string,
+    work: () => Promise<T>,
+  ): Promise<T> {
     const started = Date.now();
-    const result = await work();
+    const result = await this.tracing.withSpan(spanName, {}, () => work(), {
+      scope: 'managed-tokens',
+    });
     this.input.metrics.stageDuration(stage, secondsSince(started));
     return result;
+  }
+
+  /** A span around one service's work in a stage; `work` returns true on success. */
+  private span<T extends boolean>(
+    name: string,
+    attrs: SpanAttributes,
+    work: (span: SpanHandle) => Promise<T>,
+  ): Promise<T> {
+    return this.tracing.withSpan(
+      name,
+      attrs,
+      async (span) => {
+        const ok = await work(span);
+        if (ok) span.markOk();
+        return ok;
+      },
+      { scope: 'managed-tokens' },
+    );
   }
 }
 

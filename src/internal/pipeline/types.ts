@@ -3,6 +3,7 @@ import type { Logger } from 'pino';
 import type { ServiceName, ServiceSettings, Timeouts } from '../config/index.js';
 import type { TokenPushMetricEvents } from '../metrics/events.js';
 import type { NotificationSink } from '../notifications/types.js';
+import type { Tracing } from '../tracing/api.js';
 import type { RetryPolicy } from '../push/retry.js';
 import type { CommandRunner, Env } from './command.js';
 
@@ -75,11 +76,17 @@ export interface PipelineInput {
   readonly signal: AbortSignal;
   readonly concurrency: Concurrency;
   readonly startedAt: Date;
+  /** Spans per stage and per service; no-op when tracing is off. */
+  readonly tracing?: Tracing;
 }
 
 export type Getter =
   | { readonly kind: 'getToken' }
-  | { readonly kind: 'storeAndGetToken'; readonly collector: string; readonly schedds: readonly string[] };
+  | {
+      readonly kind: 'storeAndGetToken';
+      readonly collector: string;
+      readonly schedds: readonly string[];
+    };
 
 /** A service that made it through assembly. */
 export interface AssembledService {
@@ -107,5 +114,10 @@ export interface ServicePushReport {
   readonly realName: string;
   readonly account: string;
   readonly source: string | undefined;
-  readonly nodes: readonly { readonly node: string; readonly ok: boolean; readonly destinations: readonly string[]; readonly error?: string }[];
+  readonly nodes: readonly {
+    readonly node: string;
+    readonly ok: boolean;
+    readonly destinations: readonly string[];
+    readonly error?: string;
+  }[];
 }

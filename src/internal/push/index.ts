@@ -69,7 +69,10 @@ export interface PushOutcome {
   readonly warnings: readonly string[];
 }
 
-export function tokenDestinations(desiredUID: number, realName: string): { token: string; tokenForService: string } {
+export function tokenDestinations(
+  desiredUID: number,
+  realName: string,
+): { token: string; tokenForService: string } {
   return { token: `/tmp/vt_u${desiredUID}`, tokenForService: `/tmp/vt_u${desiredUID}-${realName}` };
 }
 
@@ -93,7 +96,11 @@ export async function pushService(req: PushRequest): Promise<PushOutcome> {
   }
 }
 
-async function pushToNode(req: PushRequest, node: string, roleFile: string | undefined): Promise<NodeOutcome> {
+async function pushToNode(
+  req: PushRequest,
+  node: string,
+  roleFile: string | undefined,
+): Promise<NodeOutcome> {
   const dest = tokenDestinations(req.desiredUID, req.realName);
   const items: Promise<PushItemOutcome>[] = [
     pushItem(req, node, 'token', req.source, dest.token),
@@ -104,12 +111,24 @@ async function pushToNode(req: PushRequest, node: string, roleFile: string | und
   }
   const outcomes = await Promise.all(items);
   const firstTokenFailure = outcomes.find((o) => o.kind !== 'roleFile' && !o.result.ok);
-  if (firstTokenFailure === undefined || firstTokenFailure.result.ok) return { node, ok: true, items: outcomes };
+  if (firstTokenFailure === undefined || firstTokenFailure.result.ok)
+    return { node, ok: true, items: outcomes };
   const failure = firstTokenFailure.result;
-  return { node, ok: false, error: failure.timedOut ? '(timeout error)' : failure.error, items: outcomes };
+  return {
+    node,
+    ok: false,
+    error: failure.timedOut ? '(timeout error)' : failure.error,
+    items: outcomes,
+  };
 }
 
-async function pushItem(req: PushRequest, node: string, kind: ItemKind, source: string, destination: string): Promise<PushItemOutcome> {
+async function pushItem(
+  req: PushRequest,
+  node: string,
+  kind: ItemKind,
+  source: string,
+  destination: string,
+): Promise<PushItemOutcome> {
   const started = Date.now();
   const finish = (result: ItemResult): PushItemOutcome => {
     const outcome = { node, kind, destination, result, durationMs: Date.now() - started };
@@ -117,7 +136,13 @@ async function pushItem(req: PushRequest, node: string, kind: ItemKind, source: 
     return outcome;
   };
   const unsafe = unsafeDestination(req.account, node, destination);
-  if (unsafe !== undefined) return finish({ ok: false, attempts: 0, timedOut: false, error: `refusing to push: ${unsafe}` });
+  if (unsafe !== undefined)
+    return finish({
+      ok: false,
+      attempts: 0,
+      timedOut: false,
+      error: `refusing to push: ${unsafe}`,
+    });
 
   const deadline = deadlineSignal(req.signal, req.perItemMs);
   const argv = rsyncArgv({ ...req, source, node, destination });
@@ -129,8 +154,12 @@ async function pushItem(req: PushRequest, node: string, kind: ItemKind, source: 
     node,
     nodeWasPingable: !req.unpingable.has(node),
     attempt: async () => {
-      const outcome = await req.limit(() => req.run({ argv, env, signal: deadline, capture: 'none' }));
-      return outcome.ok ? { ok: true } : { ok: false, error: `rsync command failed: ${outcome.message}` };
+      const outcome = await req.limit(() =>
+        req.run({ argv, env, signal: deadline, capture: 'none' }),
+      );
+      return outcome.ok
+        ? { ok: true }
+        : { ok: false, error: `rsync command failed: ${outcome.message}` };
     },
   });
   return finish(result);

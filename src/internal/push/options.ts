@@ -63,8 +63,13 @@ const REMOTE_PATH = /^[A-Za-z0-9._/+@%=,:~-]+$/;
  * Q5 fix: values that end up in a remote command line must not carry whitespace, quotes or shell
  * metacharacters. Returns the problem, or undefined when the values are safe.
  */
-export function unsafeDestination(account: string, node: string, destination: string): string | undefined {
-  if (!HOST.test(node)) return `node name ${JSON.stringify(node)} is not a plain host name or address`;
+export function unsafeDestination(
+  account: string,
+  node: string,
+  destination: string,
+): string | undefined {
+  if (!HOST.test(node))
+    return `node name ${JSON.stringify(node)} is not a plain host name or address`;
   if (!ACCOUNT.test(account)) return `account ${JSON.stringify(account)} is not a plain user name`;
   if (!REMOTE_PATH.test(destination)) {
     return `destination ${JSON.stringify(destination)} contains whitespace, quotes or shell metacharacters`;

@@ -12,7 +12,12 @@ export type AttemptResult = { readonly ok: true } | { readonly ok: false; readon
 
 export type ItemResult =
   | { readonly ok: true; readonly attempts: number }
-  | { readonly ok: false; readonly attempts: number; readonly timedOut: boolean; readonly error: string };
+  | {
+      readonly ok: false;
+      readonly attempts: number;
+      readonly timedOut: boolean;
+      readonly error: string;
+    };
 
 export const PUSH_FAILED_PREFIX = 'failed to push file to destination node';
 
@@ -46,7 +51,12 @@ export async function withRetries(opts: {
     if (attempts < maxAttempts) await sleep(opts.policy.retrySleepMs, opts.deadline);
   }
   if (opts.deadline.aborted) {
-    return { ok: false, attempts, timedOut: true, error: `${PUSH_FAILED_PREFIX}: context deadline exceeded` };
+    return {
+      ok: false,
+      attempts,
+      timedOut: true,
+      error: `${PUSH_FAILED_PREFIX}: context deadline exceeded`,
+    };
   }
   return { ok: false, attempts, timedOut: false, error: lastError };
 }

@@ -23,7 +23,11 @@ export async function createPrivateTempFile(dir: string, prefix: string): Promis
   for (let attempt = 0; attempt < 10; attempt++) {
     const candidate = path.join(dir, `${prefix}${randomSuffix()}`);
     try {
-      const handle = await fs.open(candidate, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, TOKEN_FILE_MODE);
+      const handle = await fs.open(
+        candidate,
+        constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY,
+        TOKEN_FILE_MODE,
+      );
       await handle.close();
       return candidate;
     } catch (err) {
@@ -36,7 +40,11 @@ export async function createPrivateTempFile(dir: string, prefix: string): Promis
 /** Writes `content` to `target` via a temp file in the same directory + fsync + rename; mode 0600. */
 export async function writeFileAtomic(target: string, content: string | Buffer): Promise<void> {
   const temp = path.join(path.dirname(target), `.${path.basename(target)}.${randomSuffix()}.tmp`);
-  const handle = await fs.open(temp, constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY, TOKEN_FILE_MODE);
+  const handle = await fs.open(
+    temp,
+    constants.O_CREAT | constants.O_EXCL | constants.O_WRONLY,
+    TOKEN_FILE_MODE,
+  );
   try {
     await handle.writeFile(content);
     await handle.chmod(TOKEN_FILE_MODE);

@@ -35,7 +35,12 @@ export interface GetTokenRequest {
 }
 
 export type GetTokenResult =
-  | { readonly ok: true; readonly storedAt: string; readonly durationMs: number; readonly warnings: readonly string[] }
+  | {
+      readonly ok: true;
+      readonly storedAt: string;
+      readonly durationMs: number;
+      readonly warnings: readonly string[];
+    }
   | { readonly ok: false; readonly timedOut: boolean; readonly error: string };
 
 const HTG_CONTEXT = 'error running htgettoken to obtain bearer token';
@@ -66,7 +71,8 @@ export function htgettokenArgv(req: {
 }
 
 export async function getToken(req: GetTokenRequest): Promise<GetTokenResult> {
-  if (req.vaultServer === '') return { ok: false, timedOut: false, error: 'vault server cannot be empty' };
+  if (req.vaultServer === '')
+    return { ok: false, timedOut: false, error: 'vault server cannot be empty' };
   const stored = storedTokenPath(req.tokenRoot, req.runUID, req.realName);
   const temps: string[] = [];
   try {
@@ -98,7 +104,11 @@ export async function getToken(req: GetTokenRequest): Promise<GetTokenResult> {
       }
       const auth = req.interactive ? undefined : authNeededText(outcome.output);
       if (auth !== undefined) {
-        return { ok: false, timedOut: false, error: `could not store and get vault tokens: ${HTG_CONTEXT}: ${auth}` };
+        return {
+          ok: false,
+          timedOut: false,
+          error: `could not store and get vault tokens: ${HTG_CONTEXT}: ${auth}`,
+        };
       }
       return {
         ok: false,
@@ -134,7 +144,11 @@ export async function getToken(req: GetTokenRequest): Promise<GetTokenResult> {
     }
     return { ok: true, storedAt: stored, durationMs, warnings };
   } catch (err) {
-    return { ok: false, timedOut: false, error: `could not get vault token: ${(err as Error).message}` };
+    return {
+      ok: false,
+      timedOut: false,
+      error: `could not get vault token: ${(err as Error).message}`,
+    };
   } finally {
     for (const temp of temps) await removeIfExists(temp).catch(() => undefined);
   }

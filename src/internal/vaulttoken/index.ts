@@ -7,5 +7,18 @@ export { checkVaultToken } from './validate.js';
 export type { TokenCheck } from './validate.js';
 export { authNeededText, AUTH_NEEDED } from './scan.js';
 export { bearerTokenWarnings } from './bearer.js';
-export { storedTokenPath, scheddTokenPath, condorTokenPath, defaultVaultTokenPath } from './paths.js';
-export { writeFileAtomic, createPrivateTempFile, readIfExists, removeIfExists, moveFile, tempDirFrom, TOKEN_FILE_MODE } from './files.js';
+export {
+  storedTokenPath,
+  scheddTokenPath,
+  condorTokenPath,
+  defaultVaultTokenPath,
+} from './paths.js';
+export {
+  writeFileAtomic,
+  createPrivateTempFile,
+  readIfExists,
+  removeIfExists,
+  moveFile,
+  tempDirFrom,
+  TOKEN_FILE_MODE,
+} from './files.js';

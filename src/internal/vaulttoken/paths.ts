@@ -7,7 +7,12 @@ export function storedTokenPath(root: string, uid: number, realName: string): st
 }
 
 /** `<root>/vt_u<uid>-<schedd>-<realName>`: the token stored in one credd. */
-export function scheddTokenPath(root: string, uid: number, schedd: string, realName: string): string {
+export function scheddTokenPath(
+  root: string,
+  uid: number,
+  schedd: string,
+  realName: string,
+): string {
   return path.join(root === '' ? '.' : root, `vt_u${uid}-${schedd}-${realName}`);
 }
 

@@ -5,13 +5,20 @@
 import { condorTokenPath, defaultVaultTokenPath } from './paths.js';
 import { removeIfExists } from './files.js';
 
-export async function removeLocalTokens(opts: { runUID: number; tempDir: string; realName: string }): Promise<{
+export async function removeLocalTokens(opts: {
+  runUID: number;
+  tempDir: string;
+  realName: string;
+}): Promise<{
   removed: string[];
   errors: string[];
 }> {
   const removed: string[] = [];
   const errors: string[] = [];
-  for (const file of [defaultVaultTokenPath(opts.runUID), condorTokenPath(opts.tempDir, opts.runUID, opts.realName)]) {
+  for (const file of [
+    defaultVaultTokenPath(opts.runUID),
+    condorTokenPath(opts.tempDir, opts.runUID, opts.realName),
+  ]) {
     try {
       if (await removeIfExists(file)) removed.push(file);
     } catch (err) {

@@ -11,7 +11,13 @@ import { promises as fs } from 'node:fs';
 import path from 'node:path';
 import type { CommandRunner, Env } from '../pipeline/command.js';
 import { deadlineSignal, failedByDeadline, tokenToolEnv } from '../pipeline/command.js';
-import { createPrivateTempFile, moveFile, readIfExists, removeIfExists, writeFileAtomic } from './files.js';
+import {
+  createPrivateTempFile,
+  moveFile,
+  readIfExists,
+  removeIfExists,
+  writeFileAtomic,
+} from './files.js';
 import { condorTokenPath, scheddTokenPath } from './paths.js';
 import { authNeededText } from './scan.js';
 import { checkVaultToken } from './validate.js';
@@ -44,8 +50,18 @@ export type ScheddFailure =
   | { readonly kind: 'failed'; readonly error: string };
 
 export type ScheddResult =
-  | { readonly schedd: string; readonly ok: true; readonly durationMs: number; readonly stored: boolean }
-  | { readonly schedd: string; readonly ok: false; readonly failure: ScheddFailure; readonly log: string[] };
+  | {
+      readonly schedd: string;
+      readonly ok: true;
+      readonly durationMs: number;
+      readonly stored: boolean;
+    }
+  | {
+      readonly schedd: string;
+      readonly ok: false;
+      readonly failure: ScheddFailure;
+      readonly log: string[];
+    };
 
 export interface StoreResult {
   readonly ok: boolean;
@@ -81,7 +97,8 @@ export function failureMessage(results: readonly ScheddResult[]): string {
     const f = r.failure;
     if (f.kind === 'timeout') text += `; ${r.schedd}: timeout error`;
     else if (f.kind === 'authNeeded') text += `; ${r.schedd}: ${f.text}`;
-    else if (f.kind === 'malformedToken') text += `; ${r.schedd}: condor_vault_storer left a malformed vault token (${f.reason})`;
+    else if (f.kind === 'malformedToken')
+      text += `; ${r.schedd}: condor_vault_storer left a malformed vault token (${f.reason})`;
   }
   return text;
 }
@@ -98,7 +115,10 @@ async function storeInSchedd(req: StoreRequest, schedd: string): Promise<ScheddR
   try {
     backup = await backUp(condorLocation, req.tempDir);
   } catch (err) {
-    return fail({ kind: 'failed', error: `could not back up ${condorLocation}: ${(err as Error).message}` });
+    return fail({
+      kind: 'failed',
+      error: `could not back up ${condorLocation}: ${(err as Error).message}`,
+    });
   }
   try {
     const staged = await stage(stored, condorLocation);
@@ -121,7 +141,10 @@ async function storeInSchedd(req: StoreRequest, schedd: string): Promise<ScheddR
       if (failedByDeadline(outcome, deadline)) return fail({ kind: 'timeout' });
       const auth = req.interactive ? undefined : authNeededText(outcome.output);
       if (auth !== undefined) return fail({ kind: 'authNeeded', text: auth });
-      return fail({ kind: 'failed', error: `condor_vault_storer ${req.realName} for ${schedd}: ${outcome.message}` });
+      return fail({
+        kind: 'failed',
+        error: `condor_vault_storer ${req.realName} for ${schedd}: ${outcome.message}`,
+      });
     }
     const durationMs = Date.now() - started;
 
@@ -132,13 +155,16 @@ async function storeInSchedd(req: StoreRequest, schedd: string): Promise<ScheddR
     }
     const check = checkVaultToken(written);
     if (!check.ok) return fail({ kind: 'malformedToken', reason: check.reason });
-    if (staged === undefined || !staged.equals(written)) await writeFileAtomic(stored, `${check.token}\n`);
+    if (staged === undefined || !staged.equals(written))
+      await writeFileAtomic(stored, `${check.token}\n`);
     else await fs.chmod(stored, 0o600).catch(() => undefined);
     return { schedd, ok: true, durationMs, stored: true };
   } catch (err) {
     return fail({ kind: 'failed', error: (err as Error).message });
   } finally {
-    await removeIfExists(condorLocation).catch((err: Error) => log.push(`could not remove ${condorLocation}: ${err.message}`));
+    await removeIfExists(condorLocation).catch((err: Error) =>
+      log.push(`could not remove ${condorLocation}: ${err.message}`),
+    );
     if (backup !== undefined) await restore(backup, condorLocation, req, log);
   }
 }
@@ -163,12 +189,24 @@ async function stage(stored: string, condorLocation: string): Promise<Buffer | u
   return content;
 }
 
-async function restore(backup: string, condorLocation: string, req: StoreRequest, log: string[]): Promise<void> {
+async function restore(
+  backup: string,
+  condorLocation: string,
+  req: StoreRequest,
+  log: string[],
+): Promise<void> {
   try {
     await moveFile(backup, condorLocation);
   } catch (err) {
-    const fallback = path.join(req.tempDir, `managed_tokens_vt_bak-${req.realName}-${new Date().toISOString()}`);
-    log.push(`could not restore ${condorLocation} from its backup: ${(err as Error).message}; keeping it at ${fallback}`);
-    await moveFile(backup, fallback).catch((e: Error) => log.push(`could not keep backup at ${fallback}: ${e.message}`));
+    const fallback = path.join(
+      req.tempDir,
+      `managed_tokens_vt_bak-${req.realName}-${new Date().toISOString()}`,
+    );
+    log.push(
+      `could not restore ${condorLocation} from its backup: ${(err as Error).message}; keeping it at ${fallback}`,
+    );
+    await moveFile(backup, fallback).catch((e: Error) =>
+      log.push(`could not keep backup at ${fallback}: ${e.message}`),
+    );
   }
 }

@@ -3,7 +3,8 @@
  * (external-tools.md 4): current Vault service tokens `hvs.<opaque>`, legacy `s.<opaque>`; one line,
  * optionally newline-terminated.
  */
-export type TokenCheck = { readonly ok: true; readonly token: string } | { readonly ok: false; readonly reason: string };
+export type TokenCheck =
+  { readonly ok: true; readonly token: string } | { readonly ok: false; readonly reason: string };
 
 const PLAUSIBLE_TOKEN = /^(?:hvs\.[A-Za-z0-9_-]{8,}|s\.[A-Za-z0-9]{8,})[A-Za-z0-9_.=-]*$/;
 
@@ -12,7 +13,9 @@ export function checkVaultToken(content: string | Buffer | undefined): TokenChec
   const text = typeof content === 'string' ? content : content.toString('utf8');
   const token = text.replace(/\r?\n$/, '');
   if (token.trim() === '') return { ok: false, reason: 'token file is empty' };
-  if (/[\s]/.test(token)) return { ok: false, reason: 'token file holds more than one word or line' };
-  if (!PLAUSIBLE_TOKEN.test(token)) return { ok: false, reason: 'content does not look like a vault token (hvs.… or s.…)' };
+  if (/[\s]/.test(token))
+    return { ok: false, reason: 'token file holds more than one word or line' };
+  if (!PLAUSIBLE_TOKEN.test(token))
+    return { ok: false, reason: 'content does not look like a vault token (hvs.… or s.…)' };
   return { ok: true, token };
 }

@@ -9,7 +9,12 @@ import {
 } from '../../../src/internal/condor/index.js';
 import type { CommandOutcome, CommandRequest } from '../../../src/internal/pipeline/command.js';
 
-const ok = (stdout: string): CommandOutcome => ({ ok: true, output: stdout, stdout, durationMs: 1 });
+const ok = (stdout: string): CommandOutcome => ({
+  ok: true,
+  output: stdout,
+  stdout,
+  durationMs: 1,
+});
 const fail = (code = 1): CommandOutcome => ({
   ok: false,
   reason: 'exit',
@@ -34,7 +39,8 @@ const signal = new AbortController().signal;
 
 describe('long ClassAd parsing', () => {
   it('reads ads separated by blank lines and unquotes Name', () => {
-    const text = 'MyType = "Scheduler"\nName = "s1"\nTotalRunningJobs = 0\n\nName = "s2"\nMyType = "Scheduler"\n';
+    const text =
+      'MyType = "Scheduler"\nName = "s1"\nTotalRunningJobs = 0\n\nName = "s2"\nMyType = "Scheduler"\n';
     const parsed = parseLongClassAds(text);
     expect(parsed.ok).toBe(true);
     if (!parsed.ok) return;
@@ -102,11 +108,19 @@ describe('schedd discovery', () => {
       '-schedd',
       '-long',
     ]);
-    expect(condorStatusArgv('c1', undefined)).toEqual(['condor_status', '-pool', 'c1', '-schedd', '-long']);
+    expect(condorStatusArgv('c1', undefined)).toEqual([
+      'condor_status',
+      '-pool',
+      'c1',
+      '-schedd',
+      '-long',
+    ]);
   });
 
   it('falls through a failing collector to the next one', async () => {
-    const fake = fakeRunner((argv) => (argv[2] === 'c1' ? fail(1) : ok('Name = "s1"\n\nName = "s2"\n')));
+    const fake = fakeRunner((argv) =>
+      argv[2] === 'c1' ? fail(1) : ok('Name = "s1"\n\nName = "s2"\n'),
+    );
     const discovery = createScheddDiscovery({ run: fake.run, env: {}, signal });
     const found = await discovery.discover(['c1', 'c2'], undefined);
     expect(found).toEqual({ ok: true, collector: 'c2', schedds: ['s1', 's2'] });
@@ -139,6 +153,8 @@ describe('schedd discovery', () => {
     const discovery = createScheddDiscovery({ run: fake.run, env: {}, signal });
     const found = await discovery.discover(['c1', 'c2'], undefined);
     expect(found.ok).toBe(false);
-    expect(!found.ok && found.error).toMatch(/^could not retrieve schedds from configured collectors: condor_status -pool c1: exit status 1; condor_status -pool c2/);
+    expect(!found.ok && found.error).toMatch(
+      /^could not retrieve schedds from configured collectors: condor_status -pool c1: exit status 1; condor_status -pool c2/,
+    );
   });
 });

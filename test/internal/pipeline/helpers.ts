@@ -2,10 +2,17 @@
 import { pino } from 'pino';
 import type { ServiceSettings } from '../../../src/internal/config/index.js';
 import { makeServiceName } from '../../../src/internal/config/index.js';
-import { compileTemplate, ROLE_FILE_TEMPLATE_FIELDS } from '../../../src/internal/config/template.js';
+import {
+  compileTemplate,
+  ROLE_FILE_TEMPLATE_FIELDS,
+} from '../../../src/internal/config/template.js';
 import { noopTokenPushMetrics } from '../../../src/internal/metrics/events.js';
 import type { Notification } from '../../../src/internal/notifications/types.js';
-import type { CommandOutcome, CommandRequest, CommandRunner } from '../../../src/internal/pipeline/command.js';
+import type {
+  CommandOutcome,
+  CommandRequest,
+  CommandRunner,
+} from '../../../src/internal/pipeline/command.js';
 import type { PipelineInput } from '../../../src/internal/pipeline/types.js';
 import { DEFAULT_CONCURRENCY } from '../../../src/internal/pipeline/types.js';
 
@@ -34,7 +41,10 @@ export function service(
     fileCopierOptions: [],
     pingOptions: [],
     sshOptions: [],
-    roleFileDestination: compileTemplate('/tmp/default_role_{{.Experiment}}_{{.DesiredUID}}', ROLE_FILE_TEMPLATE_FIELDS),
+    roleFileDestination: compileTemplate(
+      '/tmp/default_role_{{.Experiment}}_{{.DesiredUID}}',
+      ROLE_FILE_TEMPLATE_FIELDS,
+    ),
     notificationsDisabled: false,
     notificationsOverridden: false,
     tokenGetter: 'storeAndGetToken',
@@ -42,7 +52,12 @@ export function service(
   };
 }
 
-export const ok = (output = ''): CommandOutcome => ({ ok: true, output, stdout: output, durationMs: 1 });
+export const ok = (output = ''): CommandOutcome => ({
+  ok: true,
+  output,
+  stdout: output,
+  durationMs: 1,
+});
 export const exitWith = (code: number, output = ''): CommandOutcome => ({
   ok: false,
   reason: 'exit',
@@ -53,7 +68,9 @@ export const exitWith = (code: number, output = ''): CommandOutcome => ({
 });
 
 /** Answers kinit/klist like MIT for the principal the keytab names; everything else via `others`. */
-export function scriptedRunner(others: (req: CommandRequest, tool: string) => Promise<CommandOutcome> | CommandOutcome) {
+export function scriptedRunner(
+  others: (req: CommandRequest, tool: string) => Promise<CommandOutcome> | CommandOutcome,
+) {
   const calls: { tool: string; req: CommandRequest }[] = [];
   const principals = new Map<string, string>();
   const run: CommandRunner = async (req) => {
@@ -63,10 +80,15 @@ export function scriptedRunner(others: (req: CommandRequest, tool: string) => Pr
       principals.set(req.env['KRB5CCNAME'] ?? '', req.argv[4] ?? '');
       return ok();
     }
-    if (tool === 'klist') return ok(`Default principal: ${principals.get(req.env['KRB5CCNAME'] ?? '') ?? ''}\n`);
+    if (tool === 'klist')
+      return ok(`Default principal: ${principals.get(req.env['KRB5CCNAME'] ?? '') ?? ''}\n`);
     return others(req, tool);
   };
-  return { run, calls, of: (tool: string) => calls.filter((c) => c.tool === tool).map((c) => c.req) };
+  return {
+    run,
+    calls,
+    of: (tool: string) => calls.filter((c) => c.tool === tool).map((c) => c.req),
+  };
 }
 
 export function pipelineInput(opts: {
@@ -89,7 +111,15 @@ export function pipelineInput(opts: {
       rsync: '/usr/bin/rsync',
       ssh: '/usr/bin/ssh',
     },
-    timeouts: { globalMs: 300_000, kerberosMs: 20_000, vaultStorerMs: 60_000, pingMs: 10_000, pushMs: 30_000, ferryRequestMs: 30_000, dbMs: 10_000 },
+    timeouts: {
+      globalMs: 300_000,
+      kerberosMs: 20_000,
+      vaultStorerMs: 60_000,
+      pingMs: 10_000,
+      pushMs: 30_000,
+      ferryRequestMs: 30_000,
+      dbMs: 10_000,
+    },
     pushRetry: { numRetries: 0, retrySleepMs: 0 },
     services: opts.services,
     skipped: [],

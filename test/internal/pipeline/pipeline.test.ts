@@ -54,18 +54,26 @@ describe('safe parallelism of token stores (README decision 7)', () => {
       service('sbnd', 'production'),
     ].map((s) => ({ ...s, serviceCreddVaultTokenPathRoot: root }));
 
-  async function runWith(tokenStores: number): Promise<{ problems: string; maxConcurrent: number }> {
+  async function runWith(
+    tokenStores: number,
+  ): Promise<{ problems: string; maxConcurrent: number }> {
     const storer = path.join(dir, 'condor_vault_storer');
     await fs.writeFile(storer, SAFETY_STORER, { mode: 0o755 });
-    for (const name of realNames) await fs.writeFile(path.join(root, `vt_u${uid}-s1-${name}`), `hvs.${name}.seed\n`);
-    const runner = scriptedRunner((req, tool) => (tool === 'condor_vault_storer' ? execRunner(req) : ok()));
+    for (const name of realNames)
+      await fs.writeFile(path.join(root, `vt_u${uid}-s1-${name}`), `hvs.${name}.seed\n`);
+    const runner = scriptedRunner((req, tool) =>
+      tool === 'condor_vault_storer' ? execRunner(req) : ok(),
+    );
     const input = pipelineInput({
       services: services(),
       run: runner.run,
       tempDir: tmp,
       overrides: {
         env: { PATH: '/usr/bin:/bin', TMPDIR: tmp, STATE: state },
-        programs: { ...pipelineInput({ services: [], run: runner.run, tempDir: tmp }).programs, condor_vault_storer: storer },
+        programs: {
+          ...pipelineInput({ services: [], run: runner.run, tempDir: tmp }).programs,
+          condor_vault_storer: storer,
+        },
         mode: { kind: 'test' },
         concurrency: { ...DEFAULT_CONCURRENCY, tokenStores },
       },
@@ -78,7 +86,10 @@ describe('safe parallelism of token stores (README decision 7)', () => {
       expect(token).toMatch(new RegExp(`^hvs\\.${name}\\.[0-9]+\\n$`));
     }
     const problems = await fs.readFile(path.join(state, 'problems'), 'utf8').catch(() => '');
-    const counts = (await fs.readFile(path.join(state, 'concurrency'), 'utf8')).trim().split('\n').map(Number);
+    const counts = (await fs.readFile(path.join(state, 'concurrency'), 'utf8'))
+      .trim()
+      .split('\n')
+      .map(Number);
     return { problems, maxConcurrent: Math.max(...counts) };
   }
 
@@ -100,22 +111,37 @@ describe('safe parallelism of token stores (README decision 7)', () => {
     const env = { PATH: '/usr/bin:/bin', TMPDIR: tmp, STATE: state };
     await Promise.all(
       [1, 2].map(() =>
-        execRunner({ argv: [storer, 'dune_production'], env, signal: AbortSignal.timeout(5000), capture: 'combined' }),
+        execRunner({
+          argv: [storer, 'dune_production'],
+          env,
+          signal: AbortSignal.timeout(5000),
+          capture: 'combined',
+        }),
       ),
     );
-    expect(await fs.readFile(path.join(state, 'problems'), 'utf8')).toContain('OVERLAP dune_production');
+    expect(await fs.readFile(path.join(state, 'problems'), 'utf8')).toContain(
+      'OVERLAP dune_production',
+    );
   });
 });
 
 describe('pipeline stages with scripted tools', () => {
   async function seedStored(names: string[]): Promise<void> {
-    for (const n of names) await fs.writeFile(path.join(root, `vt_u${uid}-s1-${n}`), `hvs.${n}.seedtoken\n`);
+    for (const n of names)
+      await fs.writeFile(path.join(root, `vt_u${uid}-s1-${n}`), `hvs.${n}.seedtoken\n`);
   }
 
   it('test mode stops before ping and push and counts survivors as successes (check 54)', async () => {
     const runner = scriptedRunner(() => ok());
     const services = [service('dune', 'production', { serviceCreddVaultTokenPathRoot: root })];
-    const report = await runPipeline(pipelineInput({ services, run: runner.run, tempDir: tmp, overrides: { mode: { kind: 'test' } } }));
+    const report = await runPipeline(
+      pipelineInput({
+        services,
+        run: runner.run,
+        tempDir: tmp,
+        overrides: { mode: { kind: 'test' } },
+      }),
+    );
     expect(report.successes).toEqual(['dune_production']);
     expect(runner.of('condor_vault_storer')).toHaveLength(1);
     expect(runner.of('ping')).toEqual([]);
@@ -144,14 +170,17 @@ describe('pipeline stages with scripted tools', () => {
       notifications,
       run: async (req) => {
         const tool = (req.argv[0] ?? '').split('/').pop();
-        if (tool === 'klist' && req.env['KRB5CCNAME']?.includes('nova')) return ok('Default principal: somebody@ELSE\n');
+        if (tool === 'klist' && req.env['KRB5CCNAME']?.includes('nova'))
+          return ok('Default principal: somebody@ELSE\n');
         return run.run(req);
       },
     });
     const report = await runPipeline(input);
     expect(report.successes).toEqual([]);
     expect(report.failures).toEqual(['dune_production', 'mu2e_production', 'nova_production']);
-    const text = notifications.map((n) => `${n.kind}|${n.service}|${'node' in n ? n.node : ''}|${n.message}`).sort();
+    const text = notifications
+      .map((n) => `${n.kind}|${n.service}|${'node' in n ? n.node : ''}|${n.message}`)
+      .sort();
     expect(text).toEqual([
       'push|dune_production|n1|Error pushing vault tokens to destination node n1: failed to push file to destination node: Node n1 was not pingable earlier prior to attempt to push tokens; rsync command failed: exit status 12',
       'push|mu2e_production|n1|Error pushing vault tokens to destination node n1: failed to push file to destination node: Node n1 was not pingable earlier prior to attempt to push tokens; rsync command failed: exit status 12',
@@ -159,14 +188,19 @@ describe('pipeline stages with scripted tools', () => {
       'setup|mu2e_production||Could not ping the following nodes: n1',
       'setup|nova_production||Could not obtain and verify kerberos ticket',
     ]);
-    const storerServices = runner.of('condor_vault_storer').map((r) => r.argv[1]).sort();
+    const storerServices = runner
+      .of('condor_vault_storer')
+      .map((r) => r.argv[1])
+      .sort();
     expect(storerServices).toEqual(['dune_production', 'mu2e_production']);
     const n2Pushes = runner.of('rsync').filter((r) => (r.argv.at(-1) ?? '').includes('@n2:'));
     expect(n2Pushes).toHaveLength(6);
     // the token pushed is the stored one, to both fixed names
-    expect(n2Pushes.filter((r) => r.argv.at(-1) === 'dunepro@n2:/tmp/vt_u5000-dune_production')[0]?.argv.at(-2)).toBe(
-      path.join(root, `vt_u${uid}-s1-dune_production`),
-    );
+    expect(
+      n2Pushes
+        .filter((r) => r.argv.at(-1) === 'dunepro@n2:/tmp/vt_u5000-dune_production')[0]
+        ?.argv.at(-2),
+    ).toBe(path.join(root, `vt_u${uid}-s1-dune_production`));
     // kerberos directory removed (check 24)
     expect((await fs.readdir(tmp)).filter((f) => f.startsWith('managed-tokens'))).toEqual([]);
   });
@@ -177,10 +211,16 @@ describe('pipeline stages with scripted tools', () => {
     const services = ['dune', 'mu2e', 'nova'].map((e) =>
       service(e, 'production', { tokenGetter: 'getToken', serviceCreddVaultTokenPathRoot: root }),
     );
-    const report = await runPipeline(pipelineInput({ services, run: runner.run, tempDir: tmp, notifications }));
+    const report = await runPipeline(
+      pipelineInput({ services, run: runner.run, tempDir: tmp, notifications }),
+    );
     expect(runner.of('htgettoken')).toHaveLength(3);
     expect(report.failures).toEqual(['dune_production', 'mu2e_production', 'nova_production']);
-    expect(notifications.map((n) => n.service).sort()).toEqual(['dune_production', 'mu2e_production', 'nova_production']);
+    expect(notifications.map((n) => n.service).sort()).toEqual([
+      'dune_production',
+      'mu2e_production',
+      'nova_production',
+    ]);
     expect(runner.of('rsync')).toEqual([]);
   });
 
@@ -189,13 +229,17 @@ describe('pipeline stages with scripted tools', () => {
     const notifications: Notification[] = [];
     const runner = scriptedRunner(() => ok());
     const services = [service('dune', 'production', { serviceCreddVaultTokenPathRoot: root })];
-    const report = await runPipeline(pipelineInput({ services, run: runner.run, tempDir: tmp, notifications }));
+    const report = await runPipeline(
+      pipelineInput({ services, run: runner.run, tempDir: tmp, notifications }),
+    );
     expect(report.failures).toEqual(['dune_production']);
     expect(runner.of('rsync')).toEqual([]);
     expect(notifications.map((n) => n.message)).toEqual([
       'Could not store and get vault tokens; s1: condor_vault_storer left a malformed vault token (content does not look like a vault token (hvs.… or s.…))',
     ]);
-    expect(await fs.readFile(path.join(root, `vt_u${uid}-s1-dune_production`), 'utf8')).toBe('garbage\n');
+    expect(await fs.readFile(path.join(root, `vt_u${uid}-s1-dune_production`), 'utf8')).toBe(
+      'garbage\n',
+    );
   });
 
   it('nothing assembled: no DB for the UID lookup → reported, no kinit, kerberos dir removed (checks 56, 62)', async () => {

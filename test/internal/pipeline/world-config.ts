@@ -32,11 +32,22 @@ export function writeTokenPushConfig(
   mkdirSync(tokenRoot, { recursive: true, mode: 0o700 });
   for (const d of [dir, tokenRoot]) chownSync(d, world.runUser.uid, world.runUser.gid);
   const nodes = opts.nodes ?? world.nodes.map((n) => n.name);
-  const experiments: Record<string, { experimentOverride?: string; emails: string[]; roles: Record<string, unknown> }> = {};
+  const experiments: Record<
+    string,
+    { experimentOverride?: string; emails: string[]; roles: Record<string, unknown> }
+  > = {};
   for (const s of services) {
-    const exp = (experiments[s.experiment] ??= { emails: [`${s.experiment}@example.com`], roles: {} });
+    const exp = (experiments[s.experiment] ??= {
+      emails: [`${s.experiment}@example.com`],
+      roles: {},
+    });
     if (s.experimentOverride !== undefined) exp.experimentOverride = s.experimentOverride;
-    exp.roles[s.role] = { account: s.account, destinationNodes: nodes, desiredUIDOverride: s.uid, ...s.extra };
+    exp.roles[s.role] = {
+      account: s.account,
+      destinationNodes: nodes,
+      desiredUIDOverride: s.uid,
+      ...s.extra,
+    };
   }
   const config = {
     kerberosPrincipalPattern: world.principalPattern,
@@ -48,15 +59,31 @@ export function writeTokenPushConfig(
     sshOptions: world.sshOptions,
     fileCopierOptions: FILE_COPIER_OPTIONS,
     disableNotifications: true,
-    logs: { 'token-push': { logfile: path.join(dir, 'token-push.log'), debugfile: path.join(dir, 'token-push.debug.log') } },
-    timeouts: { globalTimeout: '120s', kerberosTimeout: '20s', vaultStorerTimeout: '30s', pingTimeout: '10s', pushTimeout: '30s' },
+    logs: {
+      'token-push': {
+        logfile: path.join(dir, 'token-push.log'),
+        debugfile: path.join(dir, 'token-push.debug.log'),
+      },
+    },
+    timeouts: {
+      globalTimeout: '120s',
+      kerberosTimeout: '20s',
+      vaultStorerTimeout: '30s',
+      pingTimeout: '10s',
+      pushTimeout: '30s',
+    },
     ...opts.top,
     experiments,
   };
   const file = path.join(dir, 'managedTokens.yml');
   writeFileSync(file, stringify(config), { mode: 0o644 });
   chownSync(file, world.runUser.uid, world.runUser.gid);
-  return { file, tokenRoot, dbFile: path.join(dir, 'uid.db'), logFile: path.join(dir, 'token-push.log') };
+  return {
+    file,
+    tokenRoot,
+    dbFile: path.join(dir, 'uid.db'),
+    logFile: path.join(dir, 'token-push.log'),
+  };
 }
 
 export function tokenPushArgv(configFile: string, ...flags: string[]): string[] {

@@ -15,7 +15,9 @@ import {
 
 describe('ssh option merging (3.13 step 5)', () => {
   it('replaces defaults in place and appends other K=V words (check 45)', () => {
-    expect(mergeSshOptions(['-o', 'StrictHostKeyChecking=no', '-o', 'ConnectTimeout=10']).join(' ')).toBe(
+    expect(
+      mergeSshOptions(['-o', 'StrictHostKeyChecking=no', '-o', 'ConnectTimeout=10']).join(' '),
+    ).toBe(
       '-o ConnectTimeout=10 -o ServerAliveCountMax=1 -o ServerAliveInterval=30 -o StrictHostKeyChecking=no',
     );
   });
@@ -65,7 +67,9 @@ describe('rsync argv', () => {
 
 describe('destination validation (Q5 fix)', () => {
   it('accepts ordinary values and refuses metacharacters', () => {
-    expect(unsafeDestination('dunepro', '127.0.0.2', '/tmp/default_role_dune_5000')).toBeUndefined();
+    expect(
+      unsafeDestination('dunepro', '127.0.0.2', '/tmp/default_role_dune_5000'),
+    ).toBeUndefined();
     expect(unsafeDestination('dunepro', 'node with space', '/tmp/x')).toMatch(/node name/);
     expect(unsafeDestination('dune;pro', 'n1', '/tmp/x')).toMatch(/account/);
     expect(unsafeDestination('dunepro', 'n1', '/tmp/$(reboot)')).toMatch(/destination/);
@@ -82,10 +86,18 @@ describe('retries (3.13 step 6)', () => {
       nodeWasPingable: true,
       node: 'n1',
       sleep: noSleep,
-      attempt: async () => ({ ok: false, error: `rsync command failed: exit status ${12 + attempts++}` }),
+      attempt: async () => ({
+        ok: false,
+        error: `rsync command failed: exit status ${12 + attempts++}`,
+      }),
     });
     expect(attempts).toBe(3);
-    expect(result).toEqual({ ok: false, attempts: 3, timedOut: false, error: 'rsync command failed: exit status 14' });
+    expect(result).toEqual({
+      ok: false,
+      attempts: 3,
+      timedOut: false,
+      error: 'rsync command failed: exit status 14',
+    });
   });
   it('does not retry an unpingable node', async () => {
     let attempts = 0;
@@ -100,7 +112,9 @@ describe('retries (3.13 step 6)', () => {
       },
     });
     expect(attempts).toBe(1);
-    expect(!result.ok && result.error).toContain('Node n1 was not pingable earlier prior to attempt to push tokens');
+    expect(!result.ok && result.error).toContain(
+      'Node n1 was not pingable earlier prior to attempt to push tokens',
+    );
   });
   it('stops retrying when the deadline fires during the sleep and reports a timeout', async () => {
     const controller = new AbortController();
@@ -151,10 +165,18 @@ describe('pushService with a recording runner', () => {
     const run = async (req: CommandRequest): Promise<CommandOutcome> => {
       calls.push(req);
       const src = req.argv[req.argv.length - 2] ?? '';
-      if (src.includes('managed_tokens_default_role_file_')) roleContents.push(await fs.readFile(src, 'utf8'));
+      if (src.includes('managed_tokens_default_role_file_'))
+        roleContents.push(await fs.readFile(src, 'utf8'));
       const target = req.argv[req.argv.length - 1] ?? '';
       if (target.startsWith('dunepro@n1:')) {
-        return { ok: false, reason: 'exit', message: 'exit status 12', output: '', excerpt: '', durationMs: 1 };
+        return {
+          ok: false,
+          reason: 'exit',
+          message: 'exit status 12',
+          output: '',
+          excerpt: '',
+          durationMs: 1,
+        };
       }
       return { ok: true, output: '', stdout: '', durationMs: 1 };
     };
@@ -190,7 +212,9 @@ describe('pushService with a recording runner', () => {
       'Error pushing vault tokens to destination node n1: rsync command failed: exit status 12',
     );
     const targets = (node: string): string[] =>
-      calls.map((c) => c.argv[c.argv.length - 1] ?? '').filter((t) => t.startsWith(`dunepro@${node}:`));
+      calls
+        .map((c) => c.argv[c.argv.length - 1] ?? '')
+        .filter((t) => t.startsWith(`dunepro@${node}:`));
     expect(targets('n2').sort()).toEqual([
       'dunepro@n2:/tmp/default_role_dune_5000',
       'dunepro@n2:/tmp/vt_u5000',
@@ -201,7 +225,8 @@ describe('pushService with a recording runner', () => {
     expect(targets('n1').filter((t) => t.endsWith('-dune_production'))).toHaveLength(3);
     expect(targets('n1').filter((t) => t.includes('default_role'))).toHaveLength(1);
     expect(roleContents.every((c) => c === 'production\n')).toBe(true);
-    for (const call of calls) expect(call.env).toEqual({ PATH: '/bin', KRB5CCNAME: 'FILE:/tmp/cache' });
+    for (const call of calls)
+      expect(call.env).toEqual({ PATH: '/bin', KRB5CCNAME: 'FILE:/tmp/cache' });
     // role temp file removed afterwards (Q16 fix)
     expect(await fs.readdir(dir)).toEqual([]);
   });

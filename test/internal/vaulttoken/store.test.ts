@@ -114,7 +114,12 @@ const stored = (schedd: string): string => path.join(root, `vt_u${uid}-${schedd}
 const condorLocation = (): string => path.join(tmp, `vt_u${uid}-dune_production`);
 async function calls(): Promise<string[][]> {
   const text = await fs.readFile(path.join(state, 'calls'), 'utf8').catch(() => '');
-  return text.trim() === '' ? [] : text.trim().split('\n').map((l) => l.split('|'));
+  return text.trim() === ''
+    ? []
+    : text
+        .trim()
+        .split('\n')
+        .map((l) => l.split('|'));
 }
 async function setModes(...modes: string[]): Promise<void> {
   await fs.writeFile(path.join(state, 'modes'), modes.join('\n') + '\n');
@@ -131,16 +136,26 @@ describe('token checks', () => {
   });
 
   it('scans output for authentication-needed details', () => {
-    expect(authNeededText('htgettoken: HTTP Error 403: Forbidden: permission denied')).toBeUndefined();
-    expect(authNeededText('Authentication needed for x\nhtgettoken: HTTP Error 403: Forbidden: permission denied')).toBe(
+    expect(
+      authNeededText('htgettoken: HTTP Error 403: Forbidden: permission denied'),
+    ).toBeUndefined();
+    expect(
+      authNeededText(
+        'Authentication needed for x\nhtgettoken: HTTP Error 403: Forbidden: permission denied',
+      ),
+    ).toBe(
       'authentication needed for service to generate vault token: permission denied to generate vault token',
     );
-    expect(authNeededText('Authentication needed for x\nhtgettoken: Polling for response took longer than 2 minutes')).toBe(
+    expect(
+      authNeededText(
+        'Authentication needed for x\nhtgettoken: Polling for response took longer than 2 minutes',
+      ),
+    ).toBe(
       'authentication needed for service to generate vault token: htgettoken timeout to generate vault token',
     );
-    expect(authNeededText('Authentication needed for x\nHTTPError: Forbidden: permission denied')).toBe(
-      'authentication needed for service to generate vault token',
-    );
+    expect(
+      authNeededText('Authentication needed for x\nHTTPError: Forbidden: permission denied'),
+    ).toBe('authentication needed for service to generate vault token');
   });
 
   it('writes atomically with mode 0600 even over a 0644 file', async () => {
@@ -160,8 +175,22 @@ describe('storeAndGetToken', () => {
     expect(result.ok).toBe(true);
     const seen = await calls();
     expect(seen).toEqual([
-      ['dune_production', 's1', 'c2', '-a vault.test', TOKEN_A, '--vaulttokenminttl=10s --credkey=dunepro'],
-      ['dune_production', 's2', 'c2', '-a vault.test', 'NONE', '--vaulttokenminttl=10s --credkey=dunepro'],
+      [
+        'dune_production',
+        's1',
+        'c2',
+        '-a vault.test',
+        TOKEN_A,
+        '--vaulttokenminttl=10s --credkey=dunepro',
+      ],
+      [
+        'dune_production',
+        's2',
+        'c2',
+        '-a vault.test',
+        'NONE',
+        '--vaulttokenminttl=10s --credkey=dunepro',
+      ],
     ]);
     for (const schedd of ['s1', 's2']) {
       expect(await fs.readFile(stored(schedd), 'utf8')).toBe(`${TOKEN_B}\n`);
@@ -177,7 +206,9 @@ describe('storeAndGetToken', () => {
     expect(result.ok).toBe(false);
     expect((await calls())[0]?.[4]).toBe('NONE');
     expect(await fs.readFile(condorLocation(), 'utf8')).toBe('OLD');
-    expect((await fs.readdir(tmp)).filter((f) => f.startsWith('managed_tokens_condor_vault_token'))).toEqual([]);
+    expect(
+      (await fs.readdir(tmp)).filter((f) => f.startsWith('managed_tokens_condor_vault_token')),
+    ).toEqual([]);
   });
 
   it('reports auth-needed with the 403 detail and keeps the stored token (check 36)', async () => {
@@ -224,7 +255,11 @@ describe('storeAndGetToken', () => {
 
   it('removeLocalTokens deletes the condor-location token by real name', async () => {
     await fs.writeFile(condorLocation(), 'x');
-    const { removed } = await removeLocalTokens({ runUID: uid, tempDir: tmp, realName: 'dune_production' });
+    const { removed } = await removeLocalTokens({
+      runUID: uid,
+      tempDir: tmp,
+      realName: 'dune_production',
+    });
     expect(removed).toContain(condorLocation());
     await expect(fs.access(condorLocation())).rejects.toThrow();
   });
@@ -262,7 +297,9 @@ describe('getToken', () => {
     expect(argv[6]).toBe('-o');
     expect(argv[7]).toMatch(new RegExp(`^${tmp}/managed_tokens_bearer_token_`));
     expect(argv.slice(8)).toEqual(['--verbose', '--role', 'production']);
-    expect((await fs.readFile(path.join(state, 'htgenv'), 'utf8')).trim().split('\n').sort()).toEqual([
+    expect(
+      (await fs.readFile(path.join(state, 'htgenv'), 'utf8')).trim().split('\n').sort(),
+    ).toEqual([
       'HTGETTOKENOPTS=--vaulttokenminttl=10s --credkey=dunepro',
       `KRB5CCNAME=FILE:${path.join(dir, 'cache')}`,
       '_condor_COLLECTOR_HOST=',
