@@ -4,7 +4,7 @@
  * fake FERRY validating the bearer token. The fake's CA reaches the system trust store of the
  * child through NODE_EXTRA_CA_CERTS (JWT mode never uses ferry.caPath).
  */
-import { chownSync, mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { chownSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { installDoubles, type Doubles } from '../../src/testenv/doubles.js';
@@ -192,5 +192,46 @@ describe('JWT authentication', () => {
     const r = await w.run(['-c', jwtConfig(), '--authmethod', 'jwt'], jwtEnv());
     expect(r.code).toBe(1);
     expect(w.ferry.violations.map((v) => v.problem)).toContain('bearer token mismatch');
+  });
+
+  it('SIGTERM while htgettoken hangs → the child is killed and the Kerberos cache and temp dir are removed', async () => {
+    doubles.setTool('htgettoken', 'hang');
+    const run = w.run(['-c', jwtConfig(), '--authmethod', 'jwt'], jwtEnv());
+    let hung: ReturnType<Doubles['calls']>[number] | undefined;
+    for (let i = 0; i < 300 && !hung; i++) {
+      await new Promise((r) => setTimeout(r, 50));
+      hung = doubles.calls('htgettoken').find((c) => c.hung);
+    }
+    expect(hung, 'htgettoken double never started').toBeDefined();
+    // the double's parent is the executable itself
+    process.kill(hung!.ppid, 'SIGTERM');
+    const r = await run;
+    expect(r.code).toBe(143);
+    expect(readdirSync(tmpDir)).toEqual([]);
+    // killed with its process group (a zombie awaiting reaping counts as gone)
+    const alive = (): boolean => {
+      try {
+        const stat = readFileSync(`/proc/${hung!.pid}/stat`, 'utf8');
+        return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
+      } catch {
+        return false;
+      }
+    };
+    for (let i = 0; i < 100 && alive(); i++) await new Promise((res) => setTimeout(res, 20));
+    expect(alive()).toBe(false);
+    expect(w.ferry.requests).toHaveLength(0);
+  });
+
+  it('a hanging htgettoken is bounded by the per-request deadline: every account fails, the run ends, nothing is left', async () => {
+    doubles.setTool('htgettoken', 'hang');
+    const cfg = jwtConfig({}, { timeouts: { globalTimeout: '20s', ferryRequestTimeout: '2s', dbTimeout: '1s' } });
+    const r = await w.run(['-c', cfg, '--authmethod', 'jwt'], jwtEnv());
+    expect(r.code).toBe(1);
+    expect(w.ferry.requests).toHaveLength(0);
+    const slack = w.slackTexts('/hooks/admin').join('\n');
+    expect(slack).toContain('Could not get FERRY UID data for user dunepro');
+    expect(slack).toContain('no data collected from FERRY');
+    expect(readLog(w.debugFile)).toContain('getting the FERRY access token: context deadline exceeded');
+    expect(readdirSync(tmpDir)).toEqual([]);
   });
 });
