@@ -361,4 +361,20 @@ describe('vault server and htgettoken options', () => {
     expect(out.log).toContain('Failures: my_expt_production');
     expect(nothingOnNodes(s.uid)).toBe(true);
   });
+
+  it('MANAGED_TOKENS_STORE_CONCURRENCY=1 restores one store at a time across services (README decision 7)', async () => {
+    world.doubles.setTool('condor_vault_storer', 'slow:1');
+    const services: E2eService[] = [
+      dune(),
+      { experiment: 'mu2e', role: 'production', account: 'mu2epro', uid: nextUid() },
+    ];
+    const cfg = writeTokenPushConfig(world, services, { name: 'sequential' });
+    const env = { ...world.env, MANAGED_TOKENS_STORE_CONCURRENCY: '1' };
+    const result = await world.run(tokenPushArgv(cfg.file), { env, timeoutMs: 120_000 });
+    expect(result.code, result.stderr).toBe(0);
+    const [a, b] = storerCalls();
+    expect(a && b && (a.tEnd <= b.tStart || b.tEnd <= a.tStart)).toBe(true);
+    expect(landedOnNodes(services[0]?.uid ?? 0, 'dune_production')).toBe(true);
+    expect(landedOnNodes(services[1]?.uid ?? 0, 'mu2e_production')).toBe(true);
+  });
 });

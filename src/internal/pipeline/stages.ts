@@ -109,7 +109,7 @@ class PipelineRun {
     const db = this.input.db;
     if (db === undefined) return;
     try {
-      db.updateServices(this.input.services.map((s) => s.name.configName));
+      db.updateServices([...this.success.keys()]);
     } catch (err) {
       this.log.error(
         { err: (err as Error).message },
