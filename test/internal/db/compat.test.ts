@@ -5,7 +5,8 @@
  * "The original" is emulated with a raw SQLite connection running the statements the
  * original runs (spec ferry-and-db.md 4.3-4.5), in autocommit multi-statement mode as it does.
  */
-import { join } from 'node:path';
+import { copyFileSync, readFileSync } from 'node:fs';
+import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ManagedTokensDb, NoRowsError } from '../../../src/internal/db/index.js';
@@ -189,5 +190,38 @@ describe('two-way compatibility with the original file format', () => {
     } finally {
       again.close();
     }
+  });
+});
+
+describe('committed fixture made with the original statements', () => {
+  const fixture = resolve(import.meta.dirname, '../../fixtures/db/original-v1.db');
+
+  it('opens, reads and writes in ours without changing its identity or schema', () => {
+    const path = join(dir, 'fixture.db');
+    const fixtureBytes = readFileSync(fixture);
+    copyFileSync(fixture, path);
+    const before = snapshot(path);
+    expect(before.applicationId).toBe(1571300691);
+    expect(before.userVersion).toBe(1);
+    const db = ManagedTokensDb.open(path);
+    try {
+      expect(db.confirmUidsInTable()).toEqual([
+        { username: 'dunepro', uid: 10001 },
+        { username: 'mu2epro', uid: 10002 },
+        { username: 'olduser', uid: 42 },
+      ]);
+      expect(db.getSetupErrorsInfoByService('dune_production')).toEqual({ service: 'dune_production', count: 2 });
+      expect(db.getPushErrorsInfo()).toEqual([{ service: 'mu2e_production', node: 'mu2egpvm01.fnal.gov', count: 1 }]);
+      db.insertUidsIntoTableFromFerry([{ username: 'sbndpro', uid: 10003 }]);
+      db.updateNodes(['sbndgpvm01.fnal.gov']);
+    } finally {
+      db.close();
+    }
+    const after = snapshot(path);
+    expect(after.schema).toEqual(before.schema);
+    expect(after.applicationId).toBe(before.applicationId);
+    expect(after.userVersion).toBe(before.userVersion);
+    // the committed fixture itself is never modified (the test works on a copy)
+    expect(readFileSync(fixture).equals(fixtureBytes)).toBe(true);
   });
 });
