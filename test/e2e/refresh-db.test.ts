@@ -3,7 +3,15 @@
  * foreign, corrupt, old, newer, locked, missing-directory and unwritable files, through the
  * built executable run as the test user.
  */
-import { chmodSync, chownSync, existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  existsSync,
+  mkdirSync,
+  readFileSync,
+  readdirSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -49,7 +57,11 @@ function pragma(path: string, name: string): unknown {
 function tables(path: string): string[] {
   const raw = new Database(path, { readonly: true });
   try {
-    return (raw.prepare("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name").all() as { name: string }[]).map((r) => r.name);
+    return (
+      raw.prepare("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name").all() as {
+        name: string;
+      }[]
+    ).map((r) => r.name);
   } finally {
     raw.close();
   }
@@ -71,8 +83,15 @@ describe('foreign and corrupt files are refused and left untouched', () => {
 
   it.each([
     ['a zero-byte file', (p: string) => (writeFileSync(p, ''), giveToUser(p))],
-    ['a SQLite file with application_id 0', (p: string) => rawFile(p, (db) => db.exec('CREATE TABLE t (x)'))],
-    ['a SQLite file with application_id 42', (p: string) => rawFile(p, (db) => (db.pragma('application_id = 42'), db.exec('CREATE TABLE t (x)')))],
+    [
+      'a SQLite file with application_id 0',
+      (p: string) => rawFile(p, (db) => db.exec('CREATE TABLE t (x)')),
+    ],
+    [
+      'a SQLite file with application_id 42',
+      (p: string) =>
+        rawFile(p, (db) => (db.pragma('application_id = 42'), db.exec('CREATE TABLE t (x)'))),
+    ],
   ])('check 44: %s → exit 1, file unchanged', async (_name, make) => {
     make(w.dbPath);
     const before = readFileSync(w.dbPath);
@@ -171,7 +190,9 @@ describe('locking (check 49)', () => {
       const r = await w.run(['-c', w.writeConfig()]);
       expect(r.code).toBe(1);
       expect(w.ferry.requests).toHaveLength(3);
-      expect(w.slackTexts('/hooks/admin').join('\n')).toContain('Could not insert FERRY data into database');
+      expect(w.slackTexts('/hooks/admin').join('\n')).toContain(
+        'Could not insert FERRY data into database',
+      );
       expect(readLog(w.debugFile)).toContain('database is locked');
     } finally {
       if (h.inTransaction) h.exec('ROLLBACK');

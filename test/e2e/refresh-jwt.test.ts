@@ -4,16 +4,30 @@
  * fake FERRY validating the bearer token. The fake's CA reaches the system trust store of the
  * child through NODE_EXTRA_CA_CERTS (JWT mode never uses ferry.caPath).
  */
-import { chownSync, mkdirSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import {
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  readdirSync,
+  rmSync,
+  writeFileSync,
+} from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { installDoubles, type Doubles } from '../../src/testenv/doubles.js';
 import { startKdc, type Kdc } from '../../src/testenv/kdc.js';
-import { createRefreshWorld, readLog, SYSTEM_PATH, type RefreshWorld } from '../internal/refresh/harness.js';
+import {
+  createRefreshWorld,
+  readLog,
+  SYSTEM_PATH,
+  type RefreshWorld,
+} from '../internal/refresh/harness.js';
 
 const PRINCIPAL = 'svc/host@FNAL.GOV';
 const VAULT = 'vault.example.test:8200';
-const JWT_SETUP_FAILED = 'Could not create service config to authenticate to FERRY with a JWT. Exiting';
+const JWT_SETUP_FAILED =
+  'Could not create service config to authenticate to FERRY with a JWT. Exiting';
 
 let w: RefreshWorld;
 let kdc: Kdc;
@@ -59,7 +73,10 @@ beforeEach(async () => {
   }
 });
 
-function jwtConfig(ferry: Record<string, unknown> = {}, extra: Record<string, unknown> = {}): string {
+function jwtConfig(
+  ferry: Record<string, unknown> = {},
+  extra: Record<string, unknown> = {},
+): string {
   return w.writeConfig({
     serviceCreddVaultTokenPathRoot: vtDir,
     ferry: {
@@ -88,7 +105,13 @@ function jwtEnv(): Record<string, string> {
 describe('JWT authentication', () => {
   it('checks 39, 42: --authmethod jwt → kinit, htgettoken with the vault server, Bearer <jwt>, all cleaned up', async () => {
     const r = await w.run(['-c', jwtConfig(), '--authmethod', 'jwt'], jwtEnv());
-    expect(r.code, readLog(w.debugFile).split("\n").filter((l) => l.includes("FERRY UID")).join("\n")).toBe(0);
+    expect(
+      r.code,
+      readLog(w.debugFile)
+        .split('\n')
+        .filter((l) => l.includes('FERRY UID'))
+        .join('\n'),
+    ).toBe(0);
     expect(w.uids()).toEqual({ dunepro: 10001, mu2epro: 10002, sbndpro: 10003 });
 
     const calls = doubles.calls('htgettoken');
@@ -97,13 +120,25 @@ describe('JWT authentication', () => {
     expect(call.exit).toBe(0);
     const [a, vault, i, issuer, vtFlag, vt, o, out, roleFlag, role, ...rest] = call.argv;
     expect([a, vault, i, issuer, vtFlag, o, roleFlag, role, rest]).toEqual([
-      '-a', VAULT, '-i', 'fermilab', '--vaulttokenfile', '-o', '--role', 'Analysis', [],
+      '-a',
+      VAULT,
+      '-i',
+      'fermilab',
+      '--vaulttokenfile',
+      '-o',
+      '--role',
+      'Analysis',
+      [],
     ]);
-    expect(out).toMatch(new RegExp(`^${tmpDir}/managed-tokens[^/]+/managed_tokens_ferry_jwt_auth_`));
+    expect(out).toMatch(
+      new RegExp(`^${tmpDir}/managed-tokens[^/]+/managed_tokens_ferry_jwt_auth_`),
+    );
     // serviceCreddVaultTokenPathRoot is a directory: a private per-run file is used instead (FIX Q1)
     expect(vt?.startsWith(`${tmpDir}/managed-tokens`)).toBe(true);
     expect(call.env['HTGETTOKENOPTS']).toBe('--credkey=svc/host');
-    expect(call.env['KRB5CCNAME']).toMatch(new RegExp(`^FILE:${tmpDir}/managed-tokens[^/]+/managed-tokens-krb5ccCache-fermilab`));
+    expect(call.env['KRB5CCNAME']).toMatch(
+      new RegExp(`^FILE:${tmpDir}/managed-tokens[^/]+/managed-tokens-krb5ccCache-fermilab`),
+    );
     expect('_condor_CREDD_HOST' in call.env).toBe(false);
     expect('_condor_COLLECTOR_HOST' in call.env).toBe(false);
 
@@ -111,7 +146,9 @@ describe('JWT authentication', () => {
     expect(w.ferry.requests).toHaveLength(3);
     expect(w.ferry.violations).toEqual([]);
     for (const q of w.ferry.requests) {
-      expect(q.headers['authorization']).toMatch(/^Bearer [A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/);
+      expect(q.headers['authorization']).toMatch(
+        /^Bearer [A-Za-z0-9_-]+\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]+$/,
+      );
       expect(q.clientCertCN).toBeNull();
     }
     // the token itself never reaches the logs
@@ -123,7 +160,10 @@ describe('JWT authentication', () => {
   });
 
   it('check 8: a config with jwt settings run with --authmethod tls uses TLS and never runs kinit or htgettoken', async () => {
-    const cfg = jwtConfig({ caPath: w.ferry.caDir, hostCert: w.ferry.clientCert, hostKey: w.ferry.clientKey }, { authmethod: 'jwt' });
+    const cfg = jwtConfig(
+      { caPath: w.ferry.caDir, hostCert: w.ferry.clientCert, hostKey: w.ferry.clientKey },
+      { authmethod: 'jwt' },
+    );
     w.ferry.setAuth('cert');
     await w.ferry.setTls({ clientAuth: 'require' });
     const r = await w.run(['-c', cfg, '--authmethod', 'tls'], jwtEnv());
@@ -136,13 +176,18 @@ describe('JWT authentication', () => {
 
   it('check 38 (FIX Q12): klist shows a different principal → exit 1, 0 requests, admin told, metrics pushed', async () => {
     // kinit svc/host picks the default realm; klist then reports svc/host@FNAL.GOV ≠ svc/host
-    const r = await w.run(['-c', jwtConfig({ serviceKerberosPrincipal: 'svc/host' }), '--authmethod', 'jwt'], jwtEnv());
+    const r = await w.run(
+      ['-c', jwtConfig({ serviceKerberosPrincipal: 'svc/host' }), '--authmethod', 'jwt'],
+      jwtEnv(),
+    );
     expect(r.code).toBe(1);
     expect(w.ferry.requests).toHaveLength(0);
     expect(doubles.calls('htgettoken')).toEqual([]);
     expect(w.slackTexts('/hooks/admin').join('\n')).toContain(JWT_SETUP_FAILED);
     expect(w.pushgateway.requests.filter((q) => q.method === 'PUT')).toHaveLength(1);
-    expect(readLog(w.debugFile)).toContain('klist reports default principal svc/host@FNAL.GOV, expected svc/host');
+    expect(readLog(w.debugFile)).toContain(
+      'klist reports default principal svc/host@FNAL.GOV, expected svc/host',
+    );
     expect(readdirSync(tmpDir)).toEqual([]);
   });
 
@@ -150,7 +195,15 @@ describe('JWT authentication', () => {
     const stale = join(w.dir, 'stale.keytab');
     await kdc.writeKeytab('other/host@FNAL.GOV', stale, w.user);
     await kdc.invalidateKeys('other/host@FNAL.GOV');
-    const r = await w.run(['-c', jwtConfig({ serviceKerberosPrincipal: 'other/host@FNAL.GOV', serviceKeytabPath: stale }), '--authmethod', 'jwt'], jwtEnv());
+    const r = await w.run(
+      [
+        '-c',
+        jwtConfig({ serviceKerberosPrincipal: 'other/host@FNAL.GOV', serviceKeytabPath: stale }),
+        '--authmethod',
+        'jwt',
+      ],
+      jwtEnv(),
+    );
     expect(r.code).toBe(1);
     expect(w.ferry.requests).toHaveLength(0);
     expect(w.slackTexts('/hooks/admin').join('\n')).toContain(JWT_SETUP_FAILED);
@@ -160,7 +213,10 @@ describe('JWT authentication', () => {
   });
 
   it('check 40: htgettokenopts is passed verbatim as HTGETTOKENOPTS', async () => {
-    const r = await w.run(['-c', jwtConfig({}, { htgettokenopts: '--foo' }), '--authmethod', 'jwt'], jwtEnv());
+    const r = await w.run(
+      ['-c', jwtConfig({}, { htgettokenopts: '--foo' }), '--authmethod', 'jwt'],
+      jwtEnv(),
+    );
     const call = doubles.calls('htgettoken')[0];
     expect(call?.env['HTGETTOKENOPTS']).toBe('--foo');
     // the double rejects the unknown option, so every account fails without a FERRY request
@@ -174,7 +230,8 @@ describe('JWT authentication', () => {
     expect(r.code).toBe(1);
     expect(w.ferry.requests).toHaveLength(0);
     const slack = w.slackTexts('/hooks/admin').join('\n');
-    for (const a of ['dunepro', 'mu2epro', 'sbndpro']) expect(slack).toContain(`Could not get FERRY UID data for user ${a}`);
+    for (const a of ['dunepro', 'mu2epro', 'sbndpro'])
+      expect(slack).toContain(`Could not get FERRY UID data for user ${a}`);
     expect(readLog(w.debugFile)).toContain('is not a JWT');
     expect(readdirSync(tmpDir)).toEqual([]);
   });
@@ -184,7 +241,9 @@ describe('JWT authentication', () => {
     const r = await w.run(['-c', jwtConfig(), '--authmethod', 'jwt'], jwtEnv());
     expect(r.code, r.stderr).toBe(0);
     expect(w.ferry.requests).toHaveLength(3);
-    expect(readLog(w.debugFile)).toMatch(/level=warning msg="FERRY access token lacks the group \/fermilab in wlcg.groups"/);
+    expect(readLog(w.debugFile)).toMatch(
+      /level=warning msg="FERRY access token lacks the group \/fermilab in wlcg.groups"/,
+    );
   });
 
   it('the fake refuses a bearer token that does not match the expected one', async () => {
@@ -224,14 +283,19 @@ describe('JWT authentication', () => {
 
   it('a hanging htgettoken is bounded by the per-request deadline: every account fails, the run ends, nothing is left', async () => {
     doubles.setTool('htgettoken', 'hang');
-    const cfg = jwtConfig({}, { timeouts: { globalTimeout: '20s', ferryRequestTimeout: '2s', dbTimeout: '1s' } });
+    const cfg = jwtConfig(
+      {},
+      { timeouts: { globalTimeout: '20s', ferryRequestTimeout: '2s', dbTimeout: '1s' } },
+    );
     const r = await w.run(['-c', cfg, '--authmethod', 'jwt'], jwtEnv());
     expect(r.code).toBe(1);
     expect(w.ferry.requests).toHaveLength(0);
     const slack = w.slackTexts('/hooks/admin').join('\n');
     expect(slack).toContain('Could not get FERRY UID data for user dunepro');
     expect(slack).toContain('no data collected from FERRY');
-    expect(readLog(w.debugFile)).toContain('getting the FERRY access token: context deadline exceeded');
+    expect(readLog(w.debugFile)).toContain(
+      'getting the FERRY access token: context deadline exceeded',
+    );
     expect(readdirSync(tmpDir)).toEqual([]);
   });
 });

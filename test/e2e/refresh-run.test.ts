@@ -41,8 +41,14 @@ function pushes(): { path: string; samples: Sample[] }[] {
     .map((r) => ({ path: r.path, samples: parseExposition(r.text()) }));
 }
 
-function sample(samples: Sample[], name: string, labels: Record<string, string> = {}): number | undefined {
-  return samples.find((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v))?.value;
+function sample(
+  samples: Sample[],
+  name: string,
+  labels: Record<string, string> = {},
+): number | undefined {
+  return samples.find(
+    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+  )?.value;
 }
 
 function adminSlack(): string {
@@ -79,7 +85,11 @@ describe('successful runs', () => {
     try {
       expect(raw.pragma('application_id', { simple: true })).toBe(1571300691);
       expect(raw.pragma('user_version', { simple: true })).toBe(1);
-      const tables = (raw.prepare("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name").all() as { name: string }[]).map((t) => t.name);
+      const tables = (
+        raw.prepare("SELECT name FROM sqlite_master WHERE type='table' ORDER BY name").all() as {
+          name: string;
+        }[]
+      ).map((t) => t.name);
       expect(tables).toEqual(['nodes', 'push_errors', 'services', 'setup_errors', 'uids']);
     } finally {
       raw.close();
@@ -91,7 +101,10 @@ describe('successful runs', () => {
     expect(p[0]?.path).toMatch(/^\/metrics\/job\/managed_tokens_dev(\/|$)/);
     const s = p[0]?.samples ?? [];
     for (const stage of ['setup', 'getFERRYData', 'refreshManagedTokensDB']) {
-      expect(sample(s, 'managed_tokens_stage_duration_seconds', { stage }), stage).toBeGreaterThanOrEqual(0);
+      expect(
+        sample(s, 'managed_tokens_stage_duration_seconds', { stage }),
+        stage,
+      ).toBeGreaterThanOrEqual(0);
     }
     const last = sample(s, 'managed_tokens_last_ferry_refresh') ?? 0;
     expect(last).toBeGreaterThanOrEqual(before);
@@ -126,7 +139,10 @@ describe('successful runs', () => {
   });
 
   it('check 34: TLS mode ignores HTTPS_PROXY', async () => {
-    const r = await w.run(['-c', w.writeConfig()], { HTTPS_PROXY: 'http://127.0.0.1:9', https_proxy: 'http://127.0.0.1:9' });
+    const r = await w.run(['-c', w.writeConfig()], {
+      HTTPS_PROXY: 'http://127.0.0.1:9',
+      https_proxy: 'http://127.0.0.1:9',
+    });
     expect(r.code, r.stderr).toBe(0);
     expect(w.uids()).toEqual({ dunepro: 10001, mu2epro: 10002, sbndpro: 10003 });
   });
@@ -141,7 +157,12 @@ describe('successful runs', () => {
 
 describe('timeouts', () => {
   it('check 5: ferryRequestTimeout + dbTimeout above globalTimeout → exit 1 before any request', async () => {
-    const r = await w.run(['-c', w.writeConfig({ timeouts: { globalTimeout: '30s', ferryRequestTimeout: '25s', dbTimeout: '10s' } })]);
+    const r = await w.run([
+      '-c',
+      w.writeConfig({
+        timeouts: { globalTimeout: '30s', ferryRequestTimeout: '25s', dbTimeout: '10s' },
+      }),
+    ]);
     expect(r.code).toBe(1);
     expect(w.ferry.requests).toHaveLength(0);
     expect(w.uids()).toBeUndefined();
@@ -165,7 +186,11 @@ describe('test mode', () => {
     const p = pushes();
     expect(p).toHaveLength(1);
     expect(sample(p[0]?.samples ?? [], 'managed_tokens_last_ferry_refresh')).toBe(0);
-    expect(sample(p[0]?.samples ?? [], 'managed_tokens_stage_duration_seconds', { stage: 'refreshManagedTokensDB' })).toBeUndefined();
+    expect(
+      sample(p[0]?.samples ?? [], 'managed_tokens_stage_duration_seconds', {
+        stage: 'refreshManagedTokensDB',
+      }),
+    ).toBeUndefined();
   });
 
   it('check 15: -t with no DB file creates and migrates it, with an empty uids table', async () => {
@@ -186,12 +211,19 @@ describe('partial and total failures', () => {
     const slack = adminSlack();
     expect(slack).toContain('Could not get FERRY UID data for user mu2epro');
     expect(slack).not.toContain('dunepro');
-    expect(await adminEmailsSince(mailsBefore)).toContain('Could not get FERRY UID data for user mu2epro');
+    expect(await adminEmailsSince(mailsBefore)).toContain(
+      'Could not get FERRY UID data for user mu2epro',
+    );
     const s = pushes()[0]?.samples ?? [];
     expect(sample(s, 'managed_tokens_ferry_request_error_count')).toBe(1);
     expect(sample(s, 'managed_tokens_ferry_request_duration_seconds_count')).toBe(2);
     // notifications go out before the push (notifications-observability Q2 fix), so their metrics arrive
-    expect(sample(s, 'managed_tokens_admin_error_email_last_sent_timestamp', { notification_type: 'slack_message', success: 'true' })).toBeGreaterThan(0);
+    expect(
+      sample(s, 'managed_tokens_admin_error_email_last_sent_timestamp', {
+        notification_type: 'slack_message',
+        success: 'true',
+      }),
+    ).toBeGreaterThan(0);
     expect(sample(s, 'managed_tokens_run_exit_code')).toBe(0);
   });
 
@@ -206,7 +238,8 @@ describe('partial and total failures', () => {
     }
     expect(w.uids()).toEqual({ dunepro: 500 });
     const slack = adminSlack();
-    for (const a of ['dunepro', 'mu2epro', 'sbndpro']) expect(slack).toContain(`Could not get FERRY UID data for user ${a}`);
+    for (const a of ['dunepro', 'mu2epro', 'sbndpro'])
+      expect(slack).toContain(`Could not get FERRY UID data for user ${a}`);
     expect(slack).toContain('no data collected from FERRY');
     const s = pushes()[0]?.samples ?? [];
     expect(sample(s, 'managed_tokens_ferry_request_error_count')).toBe(3);
@@ -305,7 +338,13 @@ describe('authentication and transport failures', () => {
 
   it('check 31: a key that does not match the certificate → all fail, 0 requests, exit 1', async () => {
     const cfg = w.writeConfig({
-      ferry: { host: w.ferry.url, port: w.ferry.port, caPath: w.ferry.caDir, hostCert: w.ferry.clientCert, hostKey: w.ferry.pki.otherKey },
+      ferry: {
+        host: w.ferry.url,
+        port: w.ferry.port,
+        caPath: w.ferry.caDir,
+        hostCert: w.ferry.clientCert,
+        hostKey: w.ferry.pki.otherKey,
+      },
     });
     const r = await w.run(['-c', cfg]);
     expect(r.code).toBe(1);
@@ -316,7 +355,13 @@ describe('authentication and transport failures', () => {
   it('check 33: a client certificate from a rogue CA fails the handshake → exit 1, 0 requests', async () => {
     const p = w.ferry.pki;
     const cfg = w.writeConfig({
-      ferry: { host: w.ferry.url, port: w.ferry.port, caPath: w.ferry.caDir, hostCert: p.rogueClientCert, hostKey: p.rogueClientKey },
+      ferry: {
+        host: w.ferry.url,
+        port: w.ferry.port,
+        caPath: w.ferry.caDir,
+        hostCert: p.rogueClientCert,
+        hostKey: p.rogueClientKey,
+      },
     });
     const r = await w.run(['-c', cfg]);
     expect(r.code).toBe(1);
@@ -325,7 +370,13 @@ describe('authentication and transport failures', () => {
 
   it('check 35: ferry.host without a scheme → exit 1, no request (refused by config validation)', async () => {
     const cfg = w.writeConfig({
-      ferry: { host: 'localhost', port: w.ferry.port, caPath: w.ferry.caDir, hostCert: w.ferry.clientCert, hostKey: w.ferry.clientKey },
+      ferry: {
+        host: 'localhost',
+        port: w.ferry.port,
+        caPath: w.ferry.caDir,
+        hostCert: w.ferry.clientCert,
+        hostKey: w.ferry.clientKey,
+      },
     });
     const r = await w.run(['-c', cfg]);
     expect(r.code).toBe(1);
@@ -343,7 +394,10 @@ describe('authentication and transport failures', () => {
   it('check 2: as root → exit 1, no FERRY request, no DB file', async () => {
     const { runAs } = await import('../../src/testenv/user.js');
     const { BIN, SYSTEM_PATH } = await import('../internal/refresh/harness.js');
-    const r = await runAs([process.execPath, BIN, '-c', w.writeConfig()], { user: 'root', env: { PATH: SYSTEM_PATH } });
+    const r = await runAs([process.execPath, BIN, '-c', w.writeConfig()], {
+      user: 'root',
+      env: { PATH: SYSTEM_PATH },
+    });
     expect(r.code).toBe(1);
     expect(w.ferry.requests).toHaveLength(0);
     expect(w.uids()).toBeUndefined();

@@ -20,7 +20,10 @@ export class DbOpenError extends Error {
     detail: string,
     options?: { cause?: unknown },
   ) {
-    super(`Could not open or create the managed tokens database ${JSON.stringify(path)}: ${detail}`, options);
+    super(
+      `Could not open or create the managed tokens database ${JSON.stringify(path)}: ${detail}`,
+      options,
+    );
   }
 }
 

@@ -60,7 +60,8 @@ export interface WriteOptions {
 }
 
 const SQL = {
-  upsertUid: 'INSERT INTO uids(username, uid) VALUES (?, ?) ON CONFLICT(username) DO UPDATE SET uid = ?',
+  upsertUid:
+    'INSERT INTO uids(username, uid) VALUES (?, ?) ON CONFLICT(username) DO UPDATE SET uid = ?',
   allUids: 'SELECT username, uid FROM uids',
   uidByUsername: 'SELECT uid FROM uids WHERE username = ?',
   insertService: 'INSERT INTO services(name) VALUES (?) ON CONFLICT(name) DO NOTHING',
@@ -107,7 +108,9 @@ export class ManagedTokensDb {
     if (path === '') throw new DbOpenError(path, 'empty-path', 'dbLocation is empty');
     const busyTimeoutMs = options.busyTimeoutMs ?? BUSY_TIMEOUT_MS;
     requireParentDirectory(path);
-    const conn = fileIsAbsent(path) ? createFile(path, busyTimeoutMs) : openExistingFile(path, busyTimeoutMs);
+    const conn = fileIsAbsent(path)
+      ? createFile(path, busyTimeoutMs)
+      : openExistingFile(path, busyTimeoutMs);
     try {
       conn.pragma('foreign_keys = ON');
       checkApplicationId(path, conn);
@@ -163,7 +166,9 @@ export class ManagedTokensDb {
     if (!first) throw new NoRowsError();
     const uid = first['uid'];
     if (!isInteger(uid)) {
-      throw new DbWrongTypeError(`uid query result has wrong type.  Expected int64, got ${sqlTypeName(uid)}`);
+      throw new DbWrongTypeError(
+        `uid query result has wrong type.  Expected int64, got ${sqlTypeName(uid)}`,
+      );
     }
     return Number(uid);
   }
@@ -211,7 +216,9 @@ export class ManagedTokensDb {
     const [only, ...rest] = rows;
     if (!only) throw new NoRowsError();
     if (rest.length > 0) {
-      throw new DbWrongStructureError(`setup error data should only have 1 row for service ${service}, got ${rows.length}`);
+      throw new DbWrongStructureError(
+        `setup error data should only have 1 row for service ${service}, got ${rows.length}`,
+      );
     }
     return toSetupErrorCount(only);
   }
@@ -262,7 +269,9 @@ export class ManagedTokensDb {
     return this.query(operation, sql, []).map((row) => {
       const name = row['name'];
       if (typeof name !== 'string') {
-        throw new DbWrongTypeError(`dimension name query result has wrong type.  Expected string, got ${sqlTypeName(name)}`);
+        throw new DbWrongTypeError(
+          `dimension name query result has wrong type.  Expected string, got ${sqlTypeName(name)}`,
+        );
       }
       return name;
     });
@@ -272,9 +281,18 @@ export class ManagedTokensDb {
    * One deferred transaction, one prepared statement run per item. better-sqlite3 rolls the
    * transaction back when a statement throws (FIX Q8: the original left it open).
    */
-  private writeBatch(operation: string, sql: string, items: readonly Params[], options: WriteOptions): void {
-    const busyTimeout = Math.max(0, Math.min(this.busyTimeoutMs, options.timeoutMs ?? this.busyTimeoutMs));
-    if (busyTimeout !== this.busyTimeoutMs) this.conn.pragma(`busy_timeout = ${Math.floor(busyTimeout)}`);
+  private writeBatch(
+    operation: string,
+    sql: string,
+    items: readonly Params[],
+    options: WriteOptions,
+  ): void {
+    const busyTimeout = Math.max(
+      0,
+      Math.min(this.busyTimeoutMs, options.timeoutMs ?? this.busyTimeoutMs),
+    );
+    if (busyTimeout !== this.busyTimeoutMs)
+      this.conn.pragma(`busy_timeout = ${Math.floor(busyTimeout)}`);
     try {
       const statement = this.conn.prepare(sql);
       const runAll = this.conn.transaction((batch: readonly Params[]) => {
@@ -284,12 +302,15 @@ export class ManagedTokensDb {
     } catch (err) {
       throw this.operationError(operation, err);
     } finally {
-      if (busyTimeout !== this.busyTimeoutMs) this.conn.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
+      if (busyTimeout !== this.busyTimeoutMs)
+        this.conn.pragma(`busy_timeout = ${this.busyTimeoutMs}`);
     }
   }
 
   private operationError(operation: string, err: unknown): DbOperationError {
-    return new DbOperationError(this.location, operation, sqliteCodeOf(err), messageOf(err), { cause: err });
+    return new DbOperationError(this.location, operation, sqliteCodeOf(err), messageOf(err), {
+      cause: err,
+    });
   }
 }
 
@@ -301,9 +322,14 @@ function requireParentDirectory(path: string): void {
   try {
     isDirectory = statSync(dir).isDirectory();
   } catch (err) {
-    throw new DbOpenError(path, 'missing-directory', `directory ${dir} is not accessible: ${messageOf(err)}`, {
-      cause: err,
-    });
+    throw new DbOpenError(
+      path,
+      'missing-directory',
+      `directory ${dir} is not accessible: ${messageOf(err)}`,
+      {
+        cause: err,
+      },
+    );
   }
   if (!isDirectory) throw new DbOpenError(path, 'not-a-directory', `${dir} is not a directory`);
 }
@@ -353,9 +379,14 @@ function createFile(path: string, busyTimeoutMs: number): Database.Database {
   } catch (err) {
     conn.close();
     removeBestEffort(path);
-    throw new DbOpenError(path, 'create-failed', `Could not create new ManagedTokensDatabase: ${messageOf(err)}`, {
-      cause: err,
-    });
+    throw new DbOpenError(
+      path,
+      'create-failed',
+      `Could not create new ManagedTokensDatabase: ${messageOf(err)}`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 
@@ -369,7 +400,10 @@ function removeBestEffort(path: string): void {
   }
 }
 
-function readPragmaNumber(conn: Database.Database, name: 'application_id' | 'user_version'): number {
+function readPragmaNumber(
+  conn: Database.Database,
+  name: 'application_id' | 'user_version',
+): number {
   return Number(conn.pragma(name, { simple: true }));
 }
 
@@ -379,9 +413,14 @@ function checkApplicationId(path: string, conn: Database.Database): void {
     id = readPragmaNumber(conn, 'application_id');
   } catch (err) {
     const failure = sqliteCodeOf(err) === 'SQLITE_BUSY' ? 'locked' : 'not-a-database';
-    throw new DbOpenError(path, failure, `Could not get application_id from ManagedTokensDatabase: ${messageOf(err)}`, {
-      cause: err,
-    });
+    throw new DbOpenError(
+      path,
+      failure,
+      `Could not get application_id from ManagedTokensDatabase: ${messageOf(err)}`,
+      {
+        cause: err,
+      },
+    );
   }
   if (id !== APPLICATION_ID) {
     throw new DbOpenError(
@@ -398,9 +437,14 @@ function migrateIfBehind(path: string, conn: Database.Database, log: DbLog | und
     version = readPragmaNumber(conn, 'user_version');
   } catch (err) {
     const failure = sqliteCodeOf(err) === 'SQLITE_BUSY' ? 'locked' : 'not-a-database';
-    throw new DbOpenError(path, failure, `Could not get user_version from ManagedTokensDatabase: ${messageOf(err)}`, {
-      cause: err,
-    });
+    throw new DbOpenError(
+      path,
+      failure,
+      `Could not get user_version from ManagedTokensDatabase: ${messageOf(err)}`,
+      {
+        cause: err,
+      },
+    );
   }
   if (version > SCHEMA_VERSION) {
     log?.warn(
@@ -441,9 +485,14 @@ function createExtensionTables(path: string, conn: Database.Database): void {
       for (const statement of EXTENSION_TABLES) conn.exec(statement);
     })();
   } catch (err) {
-    throw new DbOpenError(path, 'migration-failed', `Could not create additional tables: ${messageOf(err)}`, {
-      cause: err,
-    });
+    throw new DbOpenError(
+      path,
+      'migration-failed',
+      `Could not create additional tables: ${messageOf(err)}`,
+      {
+        cause: err,
+      },
+    );
   }
 }
 

@@ -53,7 +53,12 @@ export interface FerryQueryOptions {
 }
 
 export type AccountResult =
-  | { readonly account: string; readonly ok: true; readonly uid: number; readonly durationSeconds: number }
+  | {
+      readonly account: string;
+      readonly ok: true;
+      readonly uid: number;
+      readonly durationSeconds: number;
+    }
   | { readonly account: string; readonly ok: false; readonly error: string };
 
 interface Transport {
@@ -104,7 +109,11 @@ function jwtTransport(auth: Extract<FerryAuth, { kind: 'jwt' }>): Transport {
   let transport: BearerTransport | undefined;
   return {
     async get(url, signal) {
-      const token = await raceSignal(auth.session.bearerToken(), signal, 'getting the FERRY access token');
+      const token = await raceSignal(
+        auth.session.bearerToken(),
+        signal,
+        'getting the FERRY access token',
+      );
       transport ??= createBearerTransport(auth.env, auth.extraCa);
       return getWithBearer(url, token, transport, signal);
     },
@@ -126,27 +135,48 @@ async function queryOne(
     if (!outcome.ok) {
       return { account, ok: false, error: `${outcome.error} (HTTP status ${answer.status})` };
     }
-    return { account, ok: true, uid: outcome.uid, durationSeconds: (performance.now() - started) / 1000 };
+    return {
+      account,
+      ok: true,
+      uid: outcome.uid,
+      durationSeconds: (performance.now() - started) / 1000,
+    };
   } catch (err) {
     return { account, ok: false, error: err instanceof Error ? err.message : String(err) };
   }
 }
 
 /** Results in the order of `accounts` (duplicates queried twice, as the original). */
-export async function queryFerryUids(accounts: readonly string[], opts: FerryQueryOptions): Promise<AccountResult[]> {
+export async function queryFerryUids(
+  accounts: readonly string[],
+  opts: FerryQueryOptions,
+): Promise<AccountResult[]> {
   const concurrency = Math.max(1, opts.concurrency ?? DEFAULT_FERRY_CONCURRENCY);
   const transport =
-    opts.auth.kind === 'tls' ? tlsTransport(opts.auth.files, opts.log, concurrency) : jwtTransport(opts.auth);
+    opts.auth.kind === 'tls'
+      ? tlsTransport(opts.auth.files, opts.log, concurrency)
+      : jwtTransport(opts.auth);
   const limit = pLimit(concurrency);
   try {
     return await Promise.all(
       accounts.map((account) =>
         limit(async () => {
-          const result = await queryOne(account, userInfoUrl(opts.host, opts.port, account), transport, opts);
+          const result = await queryOne(
+            account,
+            userInfoUrl(opts.host, opts.port, account),
+            transport,
+            opts,
+          );
           if (result.ok) {
-            opts.log.debug({ account, uid: result.uid }, `Got UID ${result.uid} for user ${account} from FERRY`);
+            opts.log.debug(
+              { account, uid: result.uid },
+              `Got UID ${result.uid} for user ${account} from FERRY`,
+            );
           } else {
-            opts.log.error({ account, error: result.error }, `Could not get FERRY UID data for user ${account}: ${result.error}`);
+            opts.log.error(
+              { account, error: result.error },
+              `Could not get FERRY UID data for user ${account}: ${result.error}`,
+            );
           }
           opts.onResult?.(result);
           return result;

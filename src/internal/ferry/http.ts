@@ -27,7 +27,10 @@ export function userInfoUrl(host: string, port: number, account: string): string
 }
 
 function encodeQueryValue(value: string): string {
-  return encodeURIComponent(value).replace(/[!'()*]/g, (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`);
+  return encodeURIComponent(value).replace(
+    /[!'()*]/g,
+    (c) => `%${c.charCodeAt(0).toString(16).toUpperCase()}`,
+  );
 }
 
 /** Parses the request URL; only https is accepted (the original fails other schemes too). */
@@ -36,7 +39,9 @@ export function parseFerryUrl(url: string): URL {
   try {
     parsed = new URL(url);
   } catch {
-    throw new Error(`Get ${JSON.stringify(url)}: could not parse URL (ferry.host must include https://)`);
+    throw new Error(
+      `Get ${JSON.stringify(url)}: could not parse URL (ferry.host must include https://)`,
+    );
   }
   if (parsed.protocol !== 'https:') {
     throw new Error(
@@ -48,9 +53,10 @@ export function parseFerryUrl(url: string): URL {
 
 function deadlineError(url: string, signal: AbortSignal): Error {
   const reason = signal.reason as unknown;
-  const detail = reason instanceof Error && reason.name !== 'TimeoutError' && reason.name !== 'AbortError'
-    ? reason.message
-    : 'context deadline exceeded';
+  const detail =
+    reason instanceof Error && reason.name !== 'TimeoutError' && reason.name !== 'AbortError'
+      ? reason.message
+      : 'context deadline exceeded';
   return new Error(`Get ${JSON.stringify(url)}: ${detail}`);
 }
 
@@ -78,7 +84,8 @@ export async function getWithClientCert(
     const answer = await singleTlsGet(current, material, agent, signal);
     const location = answer.redirect;
     if (location === undefined) return answer;
-    if (hop >= MAX_REDIRECTS) throw new Error(`Get ${JSON.stringify(url)}: stopped after ${MAX_REDIRECTS} redirects`);
+    if (hop >= MAX_REDIRECTS)
+      throw new Error(`Get ${JSON.stringify(url)}: stopped after ${MAX_REDIRECTS} redirects`);
     current = parseFerryUrl(new URL(location, current).toString());
   }
 }
@@ -138,14 +145,18 @@ function singleTlsGet(
       res.on('data', (chunk: Buffer) => {
         size += chunk.length;
         if (size > MAX_BODY_BYTES) {
-          const err = new Error(`Get ${JSON.stringify(shown)}: response body larger than ${MAX_BODY_BYTES} bytes`);
+          const err = new Error(
+            `Get ${JSON.stringify(shown)}: response body larger than ${MAX_BODY_BYTES} bytes`,
+          );
           req.destroy(err);
           fail(err);
           return;
         }
         chunks.push(chunk);
       });
-      res.on('aborted', () => fail(new Error(`Get ${JSON.stringify(shown)}: connection closed while reading the body`)));
+      res.on('aborted', () =>
+        fail(new Error(`Get ${JSON.stringify(shown)}: connection closed while reading the body`)),
+      );
       res.on('error', (err) => fail(new Error(`Get ${JSON.stringify(shown)}: ${err.message}`)));
       res.on('end', () => {
         if (settled) return;
@@ -191,7 +202,10 @@ export interface BearerTransport {
  * System trust store plus proxy variables from the given environment (not ferry.caPath, KEEP
  * Q17). `extraCa` exists for tests that cannot install their CA system-wide.
  */
-export function createBearerTransport(env: Readonly<Record<string, string>>, extraCa?: readonly string[]): BearerTransport {
+export function createBearerTransport(
+  env: Readonly<Record<string, string>>,
+  extraCa?: readonly string[],
+): BearerTransport {
   const proxy = (name: string): string | undefined => env[name] ?? env[name.toLowerCase()];
   const httpsProxy = proxy('HTTPS_PROXY');
   const httpProxy = proxy('HTTP_PROXY');

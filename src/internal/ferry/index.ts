@@ -8,7 +8,13 @@ export {
   type FerryQueryOptions,
 } from './client.js';
 export { userInfoUrl, parseFerryUrl, MAX_BODY_BYTES } from './http.js';
-export { decodeFerryResponse, uidFromBody, type FerryResponse, type FerryOutput, type UidOutcome } from './response.js';
+export {
+  decodeFerryResponse,
+  uidFromBody,
+  type FerryResponse,
+  type FerryOutput,
+  type UidOutcome,
+} from './response.js';
 export { loadTlsMaterial, loadCaDirectory, type TlsFiles, type TlsMaterial } from './tls.js';
 export {
   JwtSession,

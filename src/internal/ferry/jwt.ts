@@ -39,12 +39,21 @@ export function splitServiceName(name: string): { experiment: string; role: stri
   return { experiment: name, role: 'Analysis' };
 }
 
-export function serviceNameOf(settings: Pick<JwtSettings, 'serviceExperiment' | 'serviceRole'>): string {
-  return settings.serviceRole === '' ? settings.serviceExperiment : `${settings.serviceExperiment}_${settings.serviceRole}`;
+export function serviceNameOf(
+  settings: Pick<JwtSettings, 'serviceExperiment' | 'serviceRole'>,
+): string {
+  return settings.serviceRole === ''
+    ? settings.serviceExperiment
+    : `${settings.serviceExperiment}_${settings.serviceRole}`;
 }
 
-export function htgettokenOptsFor(settings: Pick<JwtSettings, 'htgettokenopts' | 'serviceKerberosPrincipal'>): string {
-  return settings.htgettokenopts ?? `--credkey=${settings.serviceKerberosPrincipal.replaceAll('@FNAL.GOV', '')}`;
+export function htgettokenOptsFor(
+  settings: Pick<JwtSettings, 'htgettokenopts' | 'serviceKerberosPrincipal'>,
+): string {
+  return (
+    settings.htgettokenopts ??
+    `--credkey=${settings.serviceKerberosPrincipal.replaceAll('@FNAL.GOV', '')}`
+  );
 }
 
 function randomSuffix(): string {
@@ -111,10 +120,24 @@ export class JwtSession {
       dir = mkdtempSync(join(tmpRoot, 'managed-tokens'));
       ownsDir = true;
     } catch (err) {
-      log.warn({ tmpRoot }, `Could not create a private temporary directory, using ${tmpRoot}: ${(err as Error).message}`);
+      log.warn(
+        { tmpRoot },
+        `Could not create a private temporary directory, using ${tmpRoot}: ${(err as Error).message}`,
+      );
     }
     const cacheFile = createPrivateFile(dir, `managed-tokens-krb5ccCache-${serviceName}`);
-    const session = new JwtSession(dir, ownsDir, cacheFile, experiment, role, settings, programs, env, log, signal);
+    const session = new JwtSession(
+      dir,
+      ownsDir,
+      cacheFile,
+      experiment,
+      role,
+      settings,
+      programs,
+      env,
+      log,
+      signal,
+    );
     // A signal ends the process through process.exit: the credentials must not outlive it.
     process.once('exit', session.onExit);
     try {
@@ -137,7 +160,14 @@ export class JwtSession {
     }
     let output: string;
     try {
-      output = (await runCommand({ argv: [this.programs.klist], env, capture: 'combined', deadline: signal })).output;
+      output = (
+        await runCommand({
+          argv: [this.programs.klist],
+          env,
+          capture: 'combined',
+          deadline: signal,
+        })
+      ).output;
     } catch (err) {
       throw new Error(`klist failed: ${describeExec(err)}`);
     }
@@ -171,7 +201,8 @@ export class JwtSession {
   }
 
   private async fetchToken(signal: AbortSignal): Promise<string> {
-    if (this.settings.vaultServer === '') throw new Error('could not create htgettoken client: vault server cannot be empty');
+    if (this.settings.vaultServer === '')
+      throw new Error('could not create htgettoken client: vault server cannot be empty');
     const out = createPrivateFile(this.dir, 'managed_tokens_ferry_jwt_auth_');
     this.files.push(out);
     const vt = this.vaultTokenFile();
@@ -196,7 +227,9 @@ export class JwtSession {
       await runCommand({ argv, env, capture: 'combined', deadline: signal });
     } catch (err) {
       const authNeeded = err instanceof ExecError && /Authentication needed for/.test(err.output);
-      throw new Error(`htgettoken failed${authNeeded ? ' (authentication needed)' : ''}: ${describeExec(err)}`);
+      throw new Error(
+        `htgettoken failed${authNeeded ? ' (authentication needed)' : ''}: ${describeExec(err)}`,
+      );
     }
     const content = readFileSync(out, 'utf8');
     const claims = parseJwt(content.trim());
@@ -227,7 +260,8 @@ type Claims = Record<string, unknown>;
 function wellTypedClaims(value: unknown): value is Claims {
   if (typeof value !== 'object' || value === null || Array.isArray(value)) return false;
   const c = value as Claims;
-  const optional = (k: string, ok: (v: unknown) => boolean): boolean => c[k] === undefined || ok(c[k]);
+  const optional = (k: string, ok: (v: unknown) => boolean): boolean =>
+    c[k] === undefined || ok(c[k]);
   const isStr = (v: unknown): boolean => typeof v === 'string';
   const isNum = (v: unknown): boolean => typeof v === 'number';
   return (
@@ -253,7 +287,12 @@ export function parseJwt(text: string): Claims | undefined {
     }
   }
   const parts = text.split('.');
-  if (parts.length !== 3 || !parts.every((p) => /^[A-Za-z0-9_-]*$/.test(p)) || parts[0] === '' || parts[1] === '') {
+  if (
+    parts.length !== 3 ||
+    !parts.every((p) => /^[A-Za-z0-9_-]*$/.test(p)) ||
+    parts[0] === '' ||
+    parts[1] === ''
+  ) {
     return undefined;
   }
   try {
@@ -267,18 +306,26 @@ export function parseJwt(text: string): Claims | undefined {
 }
 
 /** Warnings only (spec 3.3 step 3): group membership and time validity. */
-export function tokenWarnings(claims: Claims, experiment: string, role: string, nowSeconds = Date.now() / 1000): string[] {
+export function tokenWarnings(
+  claims: Claims,
+  experiment: string,
+  role: string,
+  nowSeconds = Date.now() / 1000,
+): string[] {
   const warnings: string[] = [];
   const groups = Array.isArray(claims['wlcg.groups']) ? (claims['wlcg.groups'] as unknown[]) : [];
   const wanted = [`/${experiment}`, ...(role !== '' ? [`/${experiment}/${role}`] : [])];
   for (const g of wanted) {
-    if (!groups.includes(g)) warnings.push(`FERRY access token lacks the group ${g} in wlcg.groups`);
+    if (!groups.includes(g))
+      warnings.push(`FERRY access token lacks the group ${g} in wlcg.groups`);
   }
   const exp = claims['exp'];
   const nbf = claims['nbf'];
   const iat = claims['iat'];
   if (typeof exp === 'number' && exp < nowSeconds) warnings.push('FERRY access token is expired');
-  if (typeof nbf === 'number' && nbf > nowSeconds) warnings.push('FERRY access token is not valid yet');
-  if (typeof iat === 'number' && iat > nowSeconds + 60) warnings.push('FERRY access token was issued in the future');
+  if (typeof nbf === 'number' && nbf > nowSeconds)
+    warnings.push('FERRY access token is not valid yet');
+  if (typeof iat === 'number' && iat > nowSeconds + 60)
+    warnings.push('FERRY access token was issued in the future');
   return warnings;
 }

@@ -22,11 +22,17 @@ export interface FerryResponse {
   readonly ferryOutput: FerryOutput | undefined;
 }
 
-export type Decoded = { readonly ok: true; readonly response: FerryResponse } | { readonly ok: false; readonly error: string };
+export type Decoded =
+  | { readonly ok: true; readonly response: FerryResponse }
+  | { readonly ok: false; readonly error: string };
 
 export type UidOutcome =
   | { readonly ok: true; readonly uid: number }
-  | { readonly ok: false; readonly kind: 'decode' | 'ferry-failure' | 'no-uid'; readonly error: string };
+  | {
+      readonly ok: false;
+      readonly kind: 'decode' | 'ferry-failure' | 'no-uid';
+      readonly error: string;
+    };
 
 class DecodeError extends Error {}
 
@@ -52,7 +58,9 @@ function lookup(obj: JsonObject, field: string): unknown {
 }
 
 function mismatch(value: unknown, goType: string, path: string): DecodeError {
-  return new DecodeError(`json: cannot unmarshal ${goTypeOf(value)} into Go struct field ${path} of type ${goType}`);
+  return new DecodeError(
+    `json: cannot unmarshal ${goTypeOf(value)} into Go struct field ${path} of type ${goType}`,
+  );
 }
 
 function str(obj: JsonObject, field: string, path: string): string {
@@ -118,8 +126,12 @@ export function decodeFerryResponse(body: string): Decoded {
     return { ok: false, error: `could not decode FERRY response: ${detail}` };
   }
   try {
-    if (value === null) return { ok: true, response: { ferryStatus: '', ferryError: [], ferryOutput: undefined } };
-    if (!isObject(value)) throw new DecodeError(`json: cannot unmarshal ${goTypeOf(value)} into Go value of type main.ferryUIDResponse`);
+    if (value === null)
+      return { ok: true, response: { ferryStatus: '', ferryError: [], ferryOutput: undefined } };
+    if (!isObject(value))
+      throw new DecodeError(
+        `json: cannot unmarshal ${goTypeOf(value)} into Go value of type main.ferryUIDResponse`,
+      );
     return {
       ok: true,
       response: {
@@ -129,7 +141,8 @@ export function decodeFerryResponse(body: string): Decoded {
       },
     };
   } catch (err) {
-    if (err instanceof DecodeError) return { ok: false, error: `could not decode FERRY response: ${err.message}` };
+    if (err instanceof DecodeError)
+      return { ok: false, error: `could not decode FERRY response: ${err.message}` };
     throw err;
   }
 }
@@ -143,9 +156,15 @@ export function uidFromBody(body: string): UidOutcome {
   if (!decoded.ok) return { ok: false, kind: 'decode', error: decoded.error };
   const { ferryStatus, ferryError, ferryOutput } = decoded.response;
   if (ferryStatus === 'failure') {
-    return { ok: false, kind: 'ferry-failure', error: `FERRY returned failure: ${ferryError.join('; ')}` };
+    return {
+      ok: false,
+      kind: 'ferry-failure',
+      error: `FERRY returned failure: ${ferryError.join('; ')}`,
+    };
   }
-  if (ferryOutput === undefined) return { ok: false, kind: 'no-uid', error: 'FERRY response has no ferry_output' };
-  if (ferryOutput.uid === undefined) return { ok: false, kind: 'no-uid', error: 'FERRY response has no ferry_output.uid' };
+  if (ferryOutput === undefined)
+    return { ok: false, kind: 'no-uid', error: 'FERRY response has no ferry_output' };
+  if (ferryOutput.uid === undefined)
+    return { ok: false, kind: 'no-uid', error: 'FERRY response has no ferry_output.uid' };
   return { ok: true, uid: ferryOutput.uid };
 }

@@ -57,7 +57,9 @@ export async function loadCaDirectory(caPath: string, log: TlsWarn): Promise<str
   try {
     names = await readdir(caPath);
   } catch (err) {
-    throw new Error(`could not read ferry.caPath directory ${JSON.stringify(caPath)}: ${(err as Error).message}`);
+    throw new Error(
+      `could not read ferry.caPath directory ${JSON.stringify(caPath)}: ${(err as Error).message}`,
+    );
   }
   const pems: string[] = [];
   for (const name of names.sort()) {
@@ -67,7 +69,10 @@ export async function loadCaDirectory(caPath: string, log: TlsWarn): Promise<str
     try {
       text = await readFile(path, 'latin1');
     } catch (err) {
-      log.warn({ caFile: path }, `Could not read CA file ${path}, skipping: ${(err as Error).message}`);
+      log.warn(
+        { caFile: path },
+        `Could not read CA file ${path}, skipping: ${(err as Error).message}`,
+      );
       continue;
     }
     pems.push(...(text.match(CERT_BLOCK) ?? []).filter(isParsableCertificate));

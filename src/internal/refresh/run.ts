@@ -45,14 +45,21 @@ export async function runRefresh(ctx: RefreshStartup): Promise<number> {
   }
 }
 
-async function runWithDatabase(ctx: RefreshStartup, metrics: MetricsSetup, signal: AbortSignal): Promise<number> {
+async function runWithDatabase(
+  ctx: RefreshStartup,
+  metrics: MetricsSetup,
+  signal: AbortSignal,
+): Promise<number> {
   const { log } = ctx;
   const dbLocation = ctx.config.global.dbLocation;
   let db: ManagedTokensDb;
   try {
     db = ManagedTokensDb.open(dbLocation, { log });
   } catch (err) {
-    log.error({ dbLocation, err: (err as Error).message }, `${DB_OPEN_FAILED}: ${(err as Error).message}`);
+    log.error(
+      { dbLocation, err: (err as Error).message },
+      `${DB_OPEN_FAILED}: ${(err as Error).message}`,
+    );
     // Sent right away, without a database; nothing is pushed to the pushgateway on this path.
     const notifications = await setUpNotifications(ctx, metrics.notificationMetrics);
     notifications.sink.send(setupError(ctx.executable, DB_OPEN_FAILED));
@@ -86,7 +93,9 @@ async function runWithDatabase(ctx: RefreshStartup, metrics: MetricsSetup, signa
       durationSeconds: (Date.now() - ctx.startedAt.getTime()) / 1000,
       exitCode: code,
     });
-    await notifications.finish().catch((err: Error) => log.error({ err: err.message }, 'Could not deliver notifications'));
+    await notifications
+      .finish()
+      .catch((err: Error) => log.error({ err: err.message }, 'Could not deliver notifications'));
     await metrics.push();
     db.close();
   }
@@ -95,13 +104,20 @@ async function runWithDatabase(ctx: RefreshStartup, metrics: MetricsSetup, signa
 // ---- metrics ----
 
 async function setUpMetrics(ctx: RefreshStartup): Promise<MetricsSetup> {
-  const disabled: MetricsSetup = { events: noopRefreshMetrics, notificationMetrics: undefined, push: async () => undefined };
+  const disabled: MetricsSetup = {
+    events: noopRefreshMetrics,
+    notificationMetrics: undefined,
+    push: async () => undefined,
+  };
   const prometheus = ctx.config.global.prometheus;
   try {
     const m = await import('../metrics/index.js');
     const up = await m.probePushgateway(prometheus.host, { log: ctx.log });
     if (!up) return disabled;
-    const runMetrics = m.createRunMetrics({ executable: ctx.executable, program: 'refresh-uids-from-ferry' });
+    const runMetrics = m.createRunMetrics({
+      executable: ctx.executable,
+      program: 'refresh-uids-from-ferry',
+    });
     return {
       events: runMetrics.refresh,
       notificationMetrics: adaptNotificationMetrics(runMetrics.notifications),
@@ -117,7 +133,10 @@ async function setUpMetrics(ctx: RefreshStartup): Promise<MetricsSetup> {
       },
     };
   } catch (err) {
-    ctx.log.error({ err: (err as Error).message }, 'Could not set up metrics; continuing without them');
+    ctx.log.error(
+      { err: (err as Error).message },
+      'Could not set up metrics; continuing without them',
+    );
     return disabled;
   }
 }
@@ -170,7 +189,10 @@ async function loadTracingLazily(ctx: RefreshStartup): Promise<Tracing> {
       log: ctx.log,
     });
   } catch (err) {
-    ctx.log.error({ err: (err as Error).message }, 'Could not start tracing; continuing without it');
+    ctx.log.error(
+      { err: (err as Error).message },
+      'Could not start tracing; continuing without it',
+    );
     return api.noopTracing;
   }
 }

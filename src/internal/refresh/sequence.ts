@@ -45,7 +45,10 @@ function concurrencyFrom(env: Readonly<Record<string, string>>): number | undefi
 
 const secondsSince = (startMs: number): number => (performance.now() - startMs) / 1000;
 
-export async function sequence(input: RefreshSequenceInput, cleanups: (() => void)[]): Promise<number> {
+export async function sequence(
+  input: RefreshSequenceInput,
+  cleanups: (() => void)[],
+): Promise<number> {
   const { ctx, db, notify, metrics, signal } = input;
   const { log } = ctx;
 
@@ -86,7 +89,10 @@ export async function sequence(input: RefreshSequenceInput, cleanups: (() => voi
   const failed = results.length - collected.length;
   input.outcome = { ok: collected.length, failed };
   if (failed > 0) {
-    log.error({ failed, total: results.length }, 'Error getting UID info from FERRY for one or more accounts');
+    log.error(
+      { failed, total: results.length },
+      'Error getting UID info from FERRY for one or more accounts',
+    );
   }
   // Step 7
   metrics.stageDuration('getFERRYData', secondsSince(ferryStart));
@@ -119,7 +125,10 @@ function refreshDatabase(input: RefreshSequenceInput, rows: readonly UidRow[]): 
     if (signal.aborted) throw new Error('context deadline exceeded (global timeout)');
     db.insertUidsIntoTableFromFerry(rows, { timeoutMs: ctx.timeouts.dbMs });
   } catch (err) {
-    log.error({ dbLocation: db.location, err: (err as Error).message }, `${MESSAGES.insertFailed}: ${(err as Error).message}`);
+    log.error(
+      { dbLocation: db.location, err: (err as Error).message },
+      `${MESSAGES.insertFailed}: ${(err as Error).message}`,
+    );
     notify(MESSAGES.insertFailed);
     return 1;
   }
@@ -129,7 +138,10 @@ function refreshDatabase(input: RefreshSequenceInput, rows: readonly UidRow[]): 
   try {
     stored = db.confirmUidsInTable();
   } catch (err) {
-    log.error({ dbLocation: db.location, err: (err as Error).message }, `${MESSAGES.verifyReadFailed}: ${(err as Error).message}`);
+    log.error(
+      { dbLocation: db.location, err: (err as Error).message },
+      `${MESSAGES.verifyReadFailed}: ${(err as Error).message}`,
+    );
     notify(MESSAGES.verifyReadFailed);
     return 1;
   }
@@ -157,7 +169,10 @@ async function selectAuth(ctx: RefreshStartup, signal: AbortSignal): Promise<Aut
       log.debug({}, 'Using TLS client certificate to authenticate to FERRY');
       return {
         ok: true,
-        auth: { kind: 'tls', files: { hostCert: g.ferry.hostCert, hostKey: g.ferry.hostKey, caPath: g.ferry.caPath } },
+        auth: {
+          kind: 'tls',
+          files: { hostCert: g.ferry.hostCert, hostKey: g.ferry.hostKey, caPath: g.ferry.caPath },
+        },
       };
     case 'jwt': {
       log.debug({ vaultServer: g.ferry.vaultServer }, 'Using JWT to authenticate to FERRY');
@@ -181,14 +196,24 @@ async function selectAuth(ctx: RefreshStartup, signal: AbortSignal): Promise<Aut
           log,
           signal,
         );
-        return { ok: true, auth: { kind: 'jwt', session, env: ctx.env }, cleanup: () => session.cleanup() };
+        return {
+          ok: true,
+          auth: { kind: 'jwt', session, env: ctx.env },
+          cleanup: () => session.cleanup(),
+        };
       } catch (err) {
-        log.error({ err: (err as Error).message }, `${MESSAGES.jwtSetupFailed}: ${(err as Error).message}`);
+        log.error(
+          { err: (err as Error).message },
+          `${MESSAGES.jwtSetupFailed}: ${(err as Error).message}`,
+        );
         return { ok: false, notified: true };
       }
     }
     default:
-      log.error({ authmethod: ctx.authMethod }, `${MESSAGES.unsupportedAuth}: ${JSON.stringify(ctx.authMethod)}`);
+      log.error(
+        { authmethod: ctx.authMethod },
+        `${MESSAGES.unsupportedAuth}: ${JSON.stringify(ctx.authMethod)}`,
+      );
       return { ok: false, notified: false };
   }
 }

@@ -2,7 +2,8 @@
  * What the fake FERRY answers for a username (spec ferry-and-db.md 8.1). Plain data, so a
  * behaviour file for the standalone server is just JSON of these.
  */
-export type TypeMismatchField = 'uid-string' | 'uid-float' | 'status-string' | 'ferry_error-string' | 'ferry_output-array';
+export type TypeMismatchField =
+  'uid-string' | 'uid-float' | 'status-string' | 'ferry_error-string' | 'ferry_output-array';
 
 export type Behavior =
   | { readonly kind: 'ok'; readonly uid: number }
@@ -22,15 +23,33 @@ export type Behavior =
 
 export const ok = (uid: number): Behavior => ({ kind: 'ok', uid });
 export const okExtra = (uid: number): Behavior => ({ kind: 'okExtra', uid });
-export const ferryFailure = (messages: readonly string[]): Behavior => ({ kind: 'ferryFailure', messages });
-export const status = (code: number, inner: Behavior): Behavior => ({ kind: 'status', code, inner });
-export const raw = (body: string, contentType = 'application/json'): Behavior => ({ kind: 'raw', body, contentType });
-export const typeMismatch = (field: TypeMismatchField): Behavior => ({ kind: 'typeMismatch', field });
+export const ferryFailure = (messages: readonly string[]): Behavior => ({
+  kind: 'ferryFailure',
+  messages,
+});
+export const status = (code: number, inner: Behavior): Behavior => ({
+  kind: 'status',
+  code,
+  inner,
+});
+export const raw = (body: string, contentType = 'application/json'): Behavior => ({
+  kind: 'raw',
+  body,
+  contentType,
+});
+export const typeMismatch = (field: TypeMismatchField): Behavior => ({
+  kind: 'typeMismatch',
+  field,
+});
 export const caseVariant = (uid: number): Behavior => ({ kind: 'caseVariant', uid });
 export const missingUid: Behavior = { kind: 'missingUid' };
 export const missingOutput: Behavior = { kind: 'missingOutput' };
 export const delay = (ms: number, inner: Behavior): Behavior => ({ kind: 'delay', ms, inner });
-export const slowBody = (ms: number, inner: Behavior): Behavior => ({ kind: 'slowBody', ms, inner });
+export const slowBody = (ms: number, inner: Behavior): Behavior => ({
+  kind: 'slowBody',
+  ms,
+  inner,
+});
 export const hang: Behavior = { kind: 'hang' };
 export const reset: Behavior = { kind: 'reset' };
 export const redirect = (path: string): Behavior => ({ kind: 'redirect', path });
@@ -141,7 +160,8 @@ function mismatchBody(field: TypeMismatchField): Record<string, unknown> {
 
 /** Checks a value read from a behaviour file; throws naming the offending path. */
 export function parseBehavior(value: unknown, where = 'behavior'): Behavior {
-  if (typeof value !== 'object' || value === null) throw new Error(`${where}: expected an object with "kind"`);
+  if (typeof value !== 'object' || value === null)
+    throw new Error(`${where}: expected an object with "kind"`);
   const v = value as Record<string, unknown>;
   const num = (k: string): number => {
     if (typeof v[k] !== 'number') throw new Error(`${where}.${k}: expected a number`);
@@ -153,10 +173,15 @@ export function parseBehavior(value: unknown, where = 'behavior'): Behavior {
     case 'caseVariant':
       return { kind: v['kind'], uid: num('uid') };
     case 'ferryFailure':
-      if (!Array.isArray(v['messages'])) throw new Error(`${where}.messages: expected an array of strings`);
+      if (!Array.isArray(v['messages']))
+        throw new Error(`${where}.messages: expected an array of strings`);
       return { kind: 'ferryFailure', messages: (v['messages'] as unknown[]).map(String) };
     case 'status':
-      return { kind: 'status', code: num('code'), inner: parseBehavior(v['inner'], `${where}.inner`) };
+      return {
+        kind: 'status',
+        code: num('code'),
+        inner: parseBehavior(v['inner'], `${where}.inner`),
+      };
     case 'raw':
       return {
         kind: 'raw',

@@ -50,12 +50,18 @@ export async function benchRefresh(opts: BenchOptions): Promise<BenchResult> {
   const dbDir = join(dir, 'db');
   mkdirSync(dbDir);
   chownSync(dbDir, user.uid, user.gid);
-  const names = Array.from({ length: opts.accounts }, (_, i) => `bench${String(i).padStart(5, '0')}`);
+  const names = Array.from(
+    { length: opts.accounts },
+    (_, i) => `bench${String(i).padStart(5, '0')}`,
+  );
   const uids = Object.fromEntries(names.map((n, i) => [n, 30000 + i]));
   const ferry = await startFakeFerry({ pkiDir: join(dir, 'pki'), uids });
   try {
-    if (opts.delayMs) for (const n of names) ferry.setUser(n, delay(opts.delayMs, ok(uids[n] ?? 0)));
-    const experiments = Object.fromEntries(names.map((n) => [n, { roles: { production: { account: n } } }]));
+    if (opts.delayMs)
+      for (const n of names) ferry.setUser(n, delay(opts.delayMs, ok(uids[n] ?? 0)));
+    const experiments = Object.fromEntries(
+      names.map((n) => [n, { roles: { production: { account: n } } }]),
+    );
     const dbPath = join(dbDir, 'managed-tokens.db');
     const config = join(dir, 'managedTokens.json');
     writeFileSync(
@@ -63,15 +69,26 @@ export async function benchRefresh(opts: BenchOptions): Promise<BenchResult> {
       JSON.stringify({
         dbLocation: dbPath,
         disableNotifications: true,
-        ferry: { host: ferry.url, port: ferry.port, caPath: ferry.caDir, hostCert: ferry.clientCert, hostKey: ferry.clientKey },
+        ferry: {
+          host: ferry.url,
+          port: ferry.port,
+          caPath: ferry.caDir,
+          hostCert: ferry.clientCert,
+          hostKey: ferry.clientKey,
+        },
         experiments,
       }),
     );
     chmodSync(config, 0o644);
     const env: Record<string, string> = { PATH: '/usr/local/bin:/usr/bin:/bin', HOME: user.home };
-    if (opts.concurrency !== undefined) env['MANAGED_TOKENS_FERRY_CONCURRENCY'] = String(opts.concurrency);
+    if (opts.concurrency !== undefined)
+      env['MANAGED_TOKENS_FERRY_CONCURRENCY'] = String(opts.concurrency);
     const started = performance.now();
-    const result = await runAs([process.execPath, opts.bin ?? defaultBin(), '-c', config], { env, cwd: dir, timeoutMs: 120_000 });
+    const result = await runAs([process.execPath, opts.bin ?? defaultBin(), '-c', config], {
+      env,
+      cwd: dir,
+      timeoutMs: 120_000,
+    });
     const seconds = (performance.now() - started) / 1000;
     let rows = 0;
     try {

@@ -28,18 +28,24 @@ function readBehaviorFile(path: string | undefined): BehaviorFile {
   if (!path) return { users: {}, uids: {} };
   const data = JSON.parse(readFileSync(path, 'utf8')) as Record<string, unknown>;
   const users: Record<string, Behavior> = {};
-  for (const [name, b] of Object.entries((data['users'] as Record<string, unknown> | undefined) ?? {})) {
+  for (const [name, b] of Object.entries(
+    (data['users'] as Record<string, unknown> | undefined) ?? {},
+  )) {
     users[name] = parseBehavior(b, `users.${name}`);
   }
   const uids: Record<string, number> = {};
-  for (const [name, uid] of Object.entries((data['uids'] as Record<string, unknown> | undefined) ?? {})) {
+  for (const [name, uid] of Object.entries(
+    (data['uids'] as Record<string, unknown> | undefined) ?? {},
+  )) {
     if (typeof uid !== 'number') throw new Error(`${path}: uids.${name} must be a number`);
     uids[name] = uid;
   }
   return {
     users,
     uids,
-    ...(data['default'] !== undefined ? { default: parseBehavior(data['default'], 'default') } : {}),
+    ...(data['default'] !== undefined
+      ? { default: parseBehavior(data['default'], 'default') }
+      : {}),
     ...(data['tls'] !== undefined ? { tls: data['tls'] as Partial<TlsSettings> } : {}),
     ...(typeof data['auth'] === 'string' ? { auth: data['auth'] as AuthMode } : {}),
     ...(typeof data['bearerToken'] === 'string' ? { bearerToken: data['bearerToken'] } : {}),

@@ -40,24 +40,47 @@ const DAYS = '36500';
 
 function openssl(args: readonly string[], cwd: string): Promise<void> {
   return new Promise((resolve, reject) => {
-    execFile('openssl', [...args], { cwd, env: OPENSSL_ENV, timeout: 30_000 }, (err, _stdout, stderr) => {
-      if (err) reject(new Error(`openssl ${args.join(' ')} failed: ${String(stderr).trim() || err.message}`));
-      else resolve();
-    });
+    execFile(
+      'openssl',
+      [...args],
+      { cwd, env: OPENSSL_ENV, timeout: 30_000 },
+      (err, _stdout, stderr) => {
+        if (err)
+          reject(
+            new Error(`openssl ${args.join(' ')} failed: ${String(stderr).trim() || err.message}`),
+          );
+        else resolve();
+      },
+    );
   });
 }
 
 function newKey(path: string, cwd: string): Promise<void> {
-  return openssl(['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', path], cwd);
+  return openssl(
+    ['genpkey', '-algorithm', 'EC', '-pkeyopt', 'ec_paramgen_curve:P-256', '-out', path],
+    cwd,
+  );
 }
 
 async function selfSignedCa(name: string, cn: string, cwd: string): Promise<void> {
   await newKey(`${name}.key`, cwd);
   await openssl(
     [
-      'req', '-x509', '-new', '-key', `${name}.key`, '-out', `${name}.pem`, '-days', DAYS, '-subj', `/CN=${cn}`,
-      '-addext', 'basicConstraints=critical,CA:TRUE',
-      '-addext', 'keyUsage=critical,keyCertSign,cRLSign',
+      'req',
+      '-x509',
+      '-new',
+      '-key',
+      `${name}.key`,
+      '-out',
+      `${name}.pem`,
+      '-days',
+      DAYS,
+      '-subj',
+      `/CN=${cn}`,
+      '-addext',
+      'basicConstraints=critical,CA:TRUE',
+      '-addext',
+      'keyUsage=critical,keyCertSign,cRLSign',
     ],
     cwd,
   );
@@ -71,12 +94,28 @@ async function leaf(
   cwd: string,
 ): Promise<void> {
   await newKey(`${name}.key`, cwd);
-  await openssl(['req', '-new', '-key', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`], cwd);
+  await openssl(
+    ['req', '-new', '-key', `${name}.key`, '-out', `${name}.csr`, '-subj', `/CN=${cn}`],
+    cwd,
+  );
   writeFileSync(join(cwd, `${name}.ext`), extensions);
   await openssl(
     [
-      'x509', '-req', '-in', `${name}.csr`, '-CA', `${ca}.pem`, '-CAkey', `${ca}.key`, '-CAcreateserial',
-      '-out', `${name}.pem`, '-days', DAYS, '-extfile', `${name}.ext`,
+      'x509',
+      '-req',
+      '-in',
+      `${name}.csr`,
+      '-CA',
+      `${ca}.pem`,
+      '-CAkey',
+      `${ca}.key`,
+      '-CAcreateserial',
+      '-out',
+      `${name}.pem`,
+      '-days',
+      DAYS,
+      '-extfile',
+      `${name}.ext`,
     ],
     cwd,
   );
@@ -84,7 +123,8 @@ async function leaf(
 
 const SERVER_EXT =
   'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=serverAuth\nsubjectAltName=DNS:localhost,IP:127.0.0.1\n';
-const CLIENT_EXT = 'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n';
+const CLIENT_EXT =
+  'basicConstraints=CA:FALSE\nkeyUsage=critical,digitalSignature\nextendedKeyUsage=clientAuth\n';
 
 export function pkiPaths(dir: string): FerryPki {
   const caDir = join(dir, 'ca');
@@ -124,8 +164,14 @@ export async function generateFerryPki(dir: string): Promise<FerryPki> {
   ]);
   await openssl(['x509', '-in', 'testca.pem', '-out', join('ca', 'testca.pem')], dir);
   await openssl(['x509', '-in', 'decoy.pem', '-out', join('ca', 'decoy.crt')], dir);
-  writeFileSync(join(paths.caDir, 'README'), 'Test CA directory for the fake FERRY. Only *.pem files count.\n');
-  writeFileSync(join(paths.caDir, 'garbage.pem'), Buffer.from([0x00, 0xff, 0x13, 0x37, 0x0a, 0x42, 0x41, 0x44]));
+  writeFileSync(
+    join(paths.caDir, 'README'),
+    'Test CA directory for the fake FERRY. Only *.pem files count.\n',
+  );
+  writeFileSync(
+    join(paths.caDir, 'garbage.pem'),
+    Buffer.from([0x00, 0xff, 0x13, 0x37, 0x0a, 0x42, 0x41, 0x44]),
+  );
   makeWorldReadable(dir);
   writeFileSync(join(dir, '.complete'), '');
   return paths;

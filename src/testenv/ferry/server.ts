@@ -109,7 +109,12 @@ class FakeFerryServer implements FakeFerry {
     private readonly options: FakeFerryOptions,
   ) {
     this.uids = { ...DEFAULT_USERS, ...(options.uids ?? {}) };
-    this.tls = { serverCert: 'good', clientAuth: 'require', minVersion: 'TLSv1.2', ...(options.tls ?? {}) };
+    this.tls = {
+      serverCert: 'good',
+      clientAuth: 'require',
+      minVersion: 'TLSv1.2',
+      ...(options.tls ?? {}),
+    };
     this.auth = options.auth ?? 'cert';
     this.bearerToken = options.bearerToken;
   }
@@ -183,7 +188,8 @@ class FakeFerryServer implements FakeFerry {
       });
     });
     const address = server.address();
-    if (address === null || typeof address === 'string') throw new Error('fake FERRY: no TCP address');
+    if (address === null || typeof address === 'string')
+      throw new Error('fake FERRY: no TCP address');
     this.port = address.port;
     this.server = server;
   }
@@ -242,7 +248,8 @@ class FakeFerryServer implements FakeFerry {
     const q = rawUrl.indexOf('?');
     const socket = req.socket as TLSSocket;
     const peer = socket.getPeerCertificate?.();
-    const cn = peer && socket.authorized && typeof peer.subject?.CN === 'string' ? peer.subject.CN : null;
+    const cn =
+      peer && socket.authorized && typeof peer.subject?.CN === 'string' ? peer.subject.CN : null;
     const rawQuery = q === -1 ? '' : rawUrl.slice(q + 1);
     const params = new URLSearchParams(rawQuery);
     const record: RecordedRequest = {
@@ -271,12 +278,20 @@ class FakeFerryServer implements FakeFerry {
       problem,
     });
     if (record.path !== '/getUserInfo') {
-      return { status: 404, contentType: 'text/plain', body: 'not found', problem: `unexpected path ${record.path}` };
+      return {
+        status: 404,
+        contentType: 'text/plain',
+        body: 'not found',
+        problem: `unexpected path ${record.path}`,
+      };
     }
     if (record.method !== 'GET') return fail(405, `method ${record.method} not allowed`);
     const params = [...new URLSearchParams(record.rawQuery)];
     if (params.length !== 1 || params[0]?.[0] !== 'username') {
-      return fail(400, `query must be exactly one username parameter, got ${JSON.stringify(record.rawQuery)}`);
+      return fail(
+        400,
+        `query must be exactly one username parameter, got ${JSON.stringify(record.rawQuery)}`,
+      );
     }
     if (params[0][1] === '') return fail(400, 'username is empty');
     const socket = req.socket as TLSSocket;
@@ -291,7 +306,8 @@ class FakeFerryServer implements FakeFerry {
         if (bearerProblem) return fail(401, bearerProblem);
         break;
       case 'either':
-        if (!hasCert && bearerProblem) return fail(401, `no verified client certificate and ${bearerProblem}`);
+        if (!hasCert && bearerProblem)
+          return fail(401, `no verified client certificate and ${bearerProblem}`);
         break;
     }
     return undefined;
@@ -300,7 +316,8 @@ class FakeFerryServer implements FakeFerry {
   private bearerProblem(header: string | undefined): string | undefined {
     if (header === undefined) return 'missing Authorization header';
     if (!BEARER.test(header)) return 'Authorization header is not "Bearer <jwt>"';
-    if (this.bearerToken !== undefined && header !== `Bearer ${this.bearerToken}`) return 'bearer token mismatch';
+    if (this.bearerToken !== undefined && header !== `Bearer ${this.bearerToken}`)
+      return 'bearer token mismatch';
     return undefined;
   }
 

@@ -14,7 +14,8 @@ import { ORIGINAL_CREATE_SCRIPT } from '../../../src/internal/db/schema.js';
 import { snapshot, tempDir } from './helpers.js';
 
 const ORIGINAL_SQL = {
-  upsertUid: 'INSERT INTO uids(username, uid) VALUES (?, ?) ON CONFLICT(username) DO UPDATE SET uid = ?;',
+  upsertUid:
+    'INSERT INTO uids(username, uid) VALUES (?, ?) ON CONFLICT(username) DO UPDATE SET uid = ?;',
   insertService: 'INSERT INTO services(name) VALUES (?) ON CONFLICT(name) DO NOTHING;',
   insertNode: 'INSERT INTO nodes(name) VALUES (?) ON CONFLICT(name) DO NOTHING;',
   upsertSetup: `INSERT INTO setup_errors(service_id, count)
@@ -39,19 +40,34 @@ class OriginalEmulation {
     this.conn.transaction(() => rows.forEach((r) => stmt.run(...r)))();
   }
   uids(rows: [string, number][]): void {
-    this.batch(ORIGINAL_SQL.upsertUid, rows.map(([u, id]) => [u, id, id]));
+    this.batch(
+      ORIGINAL_SQL.upsertUid,
+      rows.map(([u, id]) => [u, id, id]),
+    );
   }
   services(names: string[]): void {
-    this.batch(ORIGINAL_SQL.insertService, names.map((n) => [n]));
+    this.batch(
+      ORIGINAL_SQL.insertService,
+      names.map((n) => [n]),
+    );
   }
   nodes(names: string[]): void {
-    this.batch(ORIGINAL_SQL.insertNode, names.map((n) => [n]));
+    this.batch(
+      ORIGINAL_SQL.insertNode,
+      names.map((n) => [n]),
+    );
   }
   setup(items: [string, number][]): void {
-    this.batch(ORIGINAL_SQL.upsertSetup, items.map(([s, c]) => [s, c, c]));
+    this.batch(
+      ORIGINAL_SQL.upsertSetup,
+      items.map(([s, c]) => [s, c, c]),
+    );
   }
   push(items: [string, string, number][]): void {
-    this.batch(ORIGINAL_SQL.upsertPush, items.map(([s, n, c]) => [s, n, c, c]));
+    this.batch(
+      ORIGINAL_SQL.upsertPush,
+      items.map(([s, n, c]) => [s, n, c, c]),
+    );
   }
   close(): void {
     this.conn.close();
@@ -145,10 +161,14 @@ describe('two-way compatibility with the original file format', () => {
     ours.updateServices(SCENARIO.services);
     ours.updateNodes(SCENARIO.nodes);
     ours.updateSetupErrorsTable(SCENARIO.setup1.map(([service, count]) => ({ service, count })));
-    ours.updatePushErrorsTable(SCENARIO.push1.map(([service, node, count]) => ({ service, node, count })));
+    ours.updatePushErrorsTable(
+      SCENARIO.push1.map(([service, node, count]) => ({ service, node, count })),
+    );
     ours.insertUidsIntoTableFromFerry(asUids(SCENARIO.uids2));
     ours.updateSetupErrorsTable(SCENARIO.setup2.map(([service, count]) => ({ service, count })));
-    ours.updatePushErrorsTable(SCENARIO.push2.map(([service, node, count]) => ({ service, node, count })));
+    ours.updatePushErrorsTable(
+      SCENARIO.push2.map(([service, node, count]) => ({ service, node, count })),
+    );
     ours.close();
 
     const a = snapshot(origPath);
@@ -178,7 +198,9 @@ describe('two-way compatibility with the original file format', () => {
       expect(conn.pragma('user_version', { simple: true })).toBe(1);
       conn.prepare(ORIGINAL_SQL.upsertSetup).run('dune_production', 3, 3);
       conn.prepare(ORIGINAL_SQL.upsertUid).run('mu2epro', 10002, 10002);
-      expect(conn.prepare('SELECT uid FROM uids WHERE username = ?').get('dunepro')).toEqual({ uid: 10001 });
+      expect(conn.prepare('SELECT uid FROM uids WHERE username = ?').get('dunepro')).toEqual({
+        uid: 10001,
+      });
     } finally {
       conn.close();
     }
@@ -210,8 +232,13 @@ describe('committed fixture made with the original statements', () => {
         { username: 'mu2epro', uid: 10002 },
         { username: 'olduser', uid: 42 },
       ]);
-      expect(db.getSetupErrorsInfoByService('dune_production')).toEqual({ service: 'dune_production', count: 2 });
-      expect(db.getPushErrorsInfo()).toEqual([{ service: 'mu2e_production', node: 'mu2egpvm01.fnal.gov', count: 1 }]);
+      expect(db.getSetupErrorsInfoByService('dune_production')).toEqual({
+        service: 'dune_production',
+        count: 2,
+      });
+      expect(db.getPushErrorsInfo()).toEqual([
+        { service: 'mu2e_production', node: 'mu2egpvm01.fnal.gov', count: 1 },
+      ]);
       db.insertUidsIntoTableFromFerry([{ username: 'sbndpro', uid: 10003 }]);
       db.updateNodes(['sbndgpvm01.fnal.gov']);
     } finally {

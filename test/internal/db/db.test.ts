@@ -29,7 +29,10 @@ afterEach(() => {
 });
 
 function open(path: string, log?: DbLog, busyTimeoutMs?: number): ManagedTokensDb {
-  const db = ManagedTokensDb.open(path, { ...(log ? { log } : {}), ...(busyTimeoutMs ? { busyTimeoutMs } : {}) });
+  const db = ManagedTokensDb.open(path, {
+    ...(log ? { log } : {}),
+    ...(busyTimeoutMs ? { busyTimeoutMs } : {}),
+  });
   opened.push(db);
   return db;
 }
@@ -71,7 +74,12 @@ describe('create', () => {
     const tables = snap.schema.filter((s) => s.type === 'table');
     expect(tables.map((t) => t.name).sort()).toEqual([...V1_TABLES].sort());
     for (const t of tables) expect(t.sql).toBe(V1_TABLE_SQL[t.name as keyof typeof V1_TABLE_SQL]);
-    expect(snap.schema.filter((s) => s.type === 'index').map((s) => s.name).sort()).toEqual([
+    expect(
+      snap.schema
+        .filter((s) => s.type === 'index')
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual([
       'sqlite_autoindex_nodes_1',
       'sqlite_autoindex_push_errors_1',
       'sqlite_autoindex_services_1',
@@ -168,7 +176,12 @@ describe('migration', () => {
     db.close();
     const snap = snapshot(path);
     expect(snap.userVersion).toBe(1);
-    expect(snap.schema.filter((s) => s.type === 'table').map((s) => s.name).sort()).toEqual([...V1_TABLES].sort());
+    expect(
+      snap.schema
+        .filter((s) => s.type === 'table')
+        .map((s) => s.name)
+        .sort(),
+    ).toEqual([...V1_TABLES].sort());
   });
 
   it('FIX Q10: a v0 file with a pre-existing uids table fails and stays v0 with nothing added', () => {
@@ -315,7 +328,10 @@ describe('error counts', () => {
       { service: 'dune_production', count: 2 },
       { service: 'mu2e_production', count: 1 },
     ]);
-    expect(db.getSetupErrorsInfoByService('dune_production')).toEqual({ service: 'dune_production', count: 2 });
+    expect(db.getSetupErrorsInfoByService('dune_production')).toEqual({
+      service: 'dune_production',
+      count: 2,
+    });
     expect(db.getSetupErrorsInfo()).toEqual([
       { service: 'dune_production', count: 2 },
       { service: 'mu2e_production', count: 1 },
@@ -362,7 +378,9 @@ describe('error counts', () => {
     const db = open(path);
     db.updateServices(['svc']);
     const r = raw(path);
-    r.exec("CREATE TRIGGER boom BEFORE INSERT ON setup_errors WHEN NEW.count = 99 BEGIN SELECT RAISE(ABORT, 'boom'); END");
+    r.exec(
+      "CREATE TRIGGER boom BEFORE INSERT ON setup_errors WHEN NEW.count = 99 BEGIN SELECT RAISE(ABORT, 'boom'); END",
+    );
     r.close();
     expect(() =>
       db.updateSetupErrorsTable([

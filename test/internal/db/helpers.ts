@@ -24,9 +24,13 @@ export function snapshot(path: string): FileSnapshot {
       .all() as FileSnapshot['schema'];
     const tables: Record<string, unknown[]> = {};
     for (const { name } of schema.filter((s) => s.type === 'table')) {
-      const cols = (raw.prepare(`PRAGMA table_info(${name})`).all() as { name: string }[]).map((c) => c.name);
+      const cols = (raw.prepare(`PRAGMA table_info(${name})`).all() as { name: string }[]).map(
+        (c) => c.name,
+      );
       const select = cols.map((c) => `${c}, typeof(${c}) AS ${c}_type`).join(', ');
-      tables[name] = raw.prepare(`SELECT rowid AS _rowid, ${select} FROM ${name} ORDER BY rowid`).all();
+      tables[name] = raw
+        .prepare(`SELECT rowid AS _rowid, ${select} FROM ${name} ORDER BY rowid`)
+        .all();
     }
     return {
       applicationId: Number(raw.pragma('application_id', { simple: true })),

@@ -2,7 +2,11 @@
 import { copyFileSync, mkdirSync, rmSync } from 'node:fs';
 import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { queryFerryUids, type AccountResult, type FerryQueryOptions } from '../../../src/internal/ferry/index.js';
+import {
+  queryFerryUids,
+  type AccountResult,
+  type FerryQueryOptions,
+} from '../../../src/internal/ferry/index.js';
 import * as B from '../../../src/testenv/ferry/behaviors.js';
 import { captureLog, ferryWorld, type FerryWorld } from './helpers.js';
 
@@ -21,7 +25,10 @@ beforeEach(async () => {
   f.resetLog();
 });
 
-function options(over: Partial<FerryQueryOptions> = {}, files: Partial<{ hostCert: string; hostKey: string; caPath: string }> = {}): FerryQueryOptions {
+function options(
+  over: Partial<FerryQueryOptions> = {},
+  files: Partial<{ hostCert: string; hostKey: string; caPath: string }> = {},
+): FerryQueryOptions {
   const f = world.ferry;
   return {
     host: f.url,
@@ -102,11 +109,17 @@ describe('happy path', () => {
   it('check 25: unknown fields and upper-case keys are accepted', async () => {
     world.ferry.setUser('dunepro', B.okExtra(10001));
     world.ferry.setUser('mu2epro', B.caseVariant(10002));
-    expect(uids(await queryFerryUids(['dunepro', 'mu2epro'], options()))).toEqual({ dunepro: 10001, mu2epro: 10002 });
+    expect(uids(await queryFerryUids(['dunepro', 'mu2epro'], options()))).toEqual({
+      dunepro: 10001,
+      mu2epro: 10002,
+    });
   });
 
   it('check 26: ferry_status "FAILURE" is not a failure', async () => {
-    world.ferry.setUser('dunepro', B.raw('{"ferry_status":"FAILURE","ferry_error":[],"ferry_output":{"uid":7}}'));
+    world.ferry.setUser(
+      'dunepro',
+      B.raw('{"ferry_status":"FAILURE","ferry_error":[],"ferry_output":{"uid":7}}'),
+    );
     expect(uids(await queryFerryUids(['dunepro'], options()))).toEqual({ dunepro: 7 });
   });
 
@@ -123,8 +136,16 @@ describe('per-account failures (others still succeed)', () => {
     const r = byAccount(await queryFerryUids(CFG3, options({ log })));
     expect(r['dunepro']?.ok).toBe(true);
     expect(r['sbndpro']?.ok).toBe(true);
-    expect(r['mu2epro']).toMatchObject({ ok: false, error: expect.stringContaining('No such user') });
-    expect(log.lines.some((l) => l.level === 'error' && l.msg.includes('Could not get FERRY UID data for user mu2epro'))).toBe(true);
+    expect(r['mu2epro']).toMatchObject({
+      ok: false,
+      error: expect.stringContaining('No such user'),
+    });
+    expect(
+      log.lines.some(
+        (l) =>
+          l.level === 'error' && l.msg.includes('Could not get FERRY UID data for user mu2epro'),
+      ),
+    ).toBe(true);
   });
 
   it.each([
@@ -162,7 +183,10 @@ describe('per-account failures (others still succeed)', () => {
   it('check 19: a body that stalls past the deadline fails that account', async () => {
     world.ferry.setUser('mu2epro', B.slowBody(2000, B.ok(10002)));
     const r = byAccount(await queryFerryUids(CFG3, options({ requestTimeoutMs: 400 })));
-    expect(r['mu2epro']).toMatchObject({ ok: false, error: expect.stringContaining('context deadline exceeded') });
+    expect(r['mu2epro']).toMatchObject({
+      ok: false,
+      error: expect.stringContaining('context deadline exceeded'),
+    });
     expect(r['dunepro']?.ok).toBe(true);
   });
 
@@ -170,7 +194,10 @@ describe('per-account failures (others still succeed)', () => {
     world.ferry.setDefault(B.hang);
     const ac = new AbortController();
     setTimeout(() => ac.abort(), 200);
-    const results = await queryFerryUids(CFG3, options({ signal: ac.signal, requestTimeoutMs: 60_000 }));
+    const results = await queryFerryUids(
+      CFG3,
+      options({ signal: ac.signal, requestTimeoutMs: 60_000 }),
+    );
     expect(results.every((r) => !r.ok)).toBe(true);
   });
 });
@@ -207,7 +234,10 @@ describe('whole-run transport failures', () => {
 
   it('check 30: a missing caPath fails every account before any connection', async () => {
     const log = captureLog();
-    const results = await queryFerryUids(CFG3, options({ log }, { caPath: join(world.dir, 'no-such-dir') }));
+    const results = await queryFerryUids(
+      CFG3,
+      options({ log }, { caPath: join(world.dir, 'no-such-dir') }),
+    );
     expect(results.every((r) => !r.ok && r.error.includes('no-such-dir'))).toBe(true);
     expect(world.ferry.requests).toHaveLength(0);
     expect(log.lines.filter((l) => l.level === 'error')).toHaveLength(3);
@@ -220,8 +250,14 @@ describe('whole-run transport failures', () => {
   });
 
   it('a missing certificate file names the file', async () => {
-    const results = await queryFerryUids(['dunepro'], options({}, { hostCert: '/nonexistent/cert.pem' }));
-    expect(results[0]).toMatchObject({ ok: false, error: expect.stringContaining('/nonexistent/cert.pem') });
+    const results = await queryFerryUids(
+      ['dunepro'],
+      options({}, { hostCert: '/nonexistent/cert.pem' }),
+    );
+    expect(results[0]).toMatchObject({
+      ok: false,
+      error: expect.stringContaining('/nonexistent/cert.pem'),
+    });
   });
 
   it('check 32: a server certificate from another CA is rejected', async () => {
@@ -233,14 +269,19 @@ describe('whole-run transport failures', () => {
 
   it('check 33: a client certificate from another CA fails the handshake (wrong client certificate)', async () => {
     const p = world.ferry.pki;
-    const results = await queryFerryUids(CFG3, options({}, { hostCert: p.rogueClientCert, hostKey: p.rogueClientKey }));
+    const results = await queryFerryUids(
+      CFG3,
+      options({}, { hostCert: p.rogueClientCert, hostKey: p.rogueClientKey }),
+    );
     expect(results.every((r) => !r.ok)).toBe(true);
     expect(world.ferry.requests).toHaveLength(0);
   });
 
   it('check 35: ferry.host without a scheme fails every account', async () => {
     const results = await queryFerryUids(CFG3, options({ host: 'localhost' }));
-    expect(results.every((r) => !r.ok && r.error.includes('unsupported protocol scheme'))).toBe(true);
+    expect(results.every((r) => !r.ok && r.error.includes('unsupported protocol scheme'))).toBe(
+      true,
+    );
   });
 
   it('check 36: port 0 fails every account', async () => {

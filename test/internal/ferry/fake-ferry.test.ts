@@ -28,7 +28,10 @@ interface Answer {
   body: string;
 }
 
-function get(path: string, opts: { cert?: boolean; rogue?: boolean; method?: string; headers?: Record<string, string> } = {}): Promise<Answer> {
+function get(
+  path: string,
+  opts: { cert?: boolean; rogue?: boolean; method?: string; headers?: Record<string, string> } = {},
+): Promise<Answer> {
   const p = world.ferry.pki;
   const useCert = opts.cert ?? true;
   return new Promise((resolvePromise, reject) => {
@@ -41,7 +44,10 @@ function get(path: string, opts: { cert?: boolean; rogue?: boolean; method?: str
         method: opts.method ?? 'GET',
         ca: readFileSync(p.caCert),
         ...(useCert
-          ? { cert: readFileSync(opts.rogue ? p.rogueClientCert : p.clientCert), key: readFileSync(opts.rogue ? p.rogueClientKey : p.clientKey) }
+          ? {
+              cert: readFileSync(opts.rogue ? p.rogueClientCert : p.clientCert),
+              key: readFileSync(opts.rogue ? p.rogueClientKey : p.clientKey),
+            }
           : {}),
         headers: opts.headers ?? {},
         agent: false,
@@ -61,9 +67,18 @@ describe('mutual TLS', () => {
   it('answers a client with the test client certificate over TLS and records it', async () => {
     const a = await get('/getUserInfo?username=dunepro');
     expect(a.status).toBe(200);
-    expect(JSON.parse(a.body)).toMatchObject({ ferry_status: 'success', ferry_output: { uid: 10001 } });
+    expect(JSON.parse(a.body)).toMatchObject({
+      ferry_status: 'success',
+      ferry_output: { uid: 10001 },
+    });
     const r = world.ferry.requests[0];
-    expect(r).toMatchObject({ method: 'GET', path: '/getUserInfo', rawQuery: 'username=dunepro', username: 'dunepro', clientCertCN: 'managed-tokens-test' });
+    expect(r).toMatchObject({
+      method: 'GET',
+      path: '/getUserInfo',
+      rawQuery: 'username=dunepro',
+      username: 'dunepro',
+      clientCertCN: 'managed-tokens-test',
+    });
     expect(r?.tlsProtocol).toMatch(/^TLSv1\.[23]$/);
     expect(world.ferry.violations).toEqual([]);
   });
@@ -83,7 +98,9 @@ describe('mutual TLS', () => {
     const a = await get('/getUserInfo?username=dunepro', { cert: false });
     expect(a.status).toBe(401);
     expect(JSON.parse(a.body)).toMatchObject({ ferry_status: 'failure' });
-    expect(world.ferry.violations.map((v) => v.problem)).toEqual(['no verified client certificate']);
+    expect(world.ferry.violations.map((v) => v.problem)).toEqual([
+      'no verified client certificate',
+    ]);
   });
 
   it('serves the rogue certificate when asked, which the test CA does not trust', async () => {
@@ -104,7 +121,11 @@ describe('mutual TLS', () => {
 describe('route and request validation', () => {
   it('unknown user → 200 failure JSON', async () => {
     const a = await get('/getUserInfo?username=nobody');
-    expect(JSON.parse(a.body)).toEqual({ ferry_status: 'failure', ferry_error: ['User nobody does not exist.'], ferry_output: null });
+    expect(JSON.parse(a.body)).toEqual({
+      ferry_status: 'failure',
+      ferry_error: ['User nobody does not exist.'],
+      ferry_output: null,
+    });
   });
 
   it('other paths → 404 text/plain "not found"', async () => {
@@ -139,11 +160,23 @@ describe('route and request validation', () => {
   it('bearer mode validates the Authorization header exactly', async () => {
     await world.ferry.setTls({ clientAuth: 'optional' });
     world.ferry.setAuth('bearer', { bearerToken: 'aGVhZA.Ym9keQ.c2ln' });
-    const good = await get('/getUserInfo?username=dunepro', { cert: false, headers: { Authorization: 'Bearer aGVhZA.Ym9keQ.c2ln' } });
+    const good = await get('/getUserInfo?username=dunepro', {
+      cert: false,
+      headers: { Authorization: 'Bearer aGVhZA.Ym9keQ.c2ln' },
+    });
     expect(good.status).toBe(200);
-    const cases = ['Bearer  aGVhZA.Ym9keQ.c2ln', 'bearer aGVhZA.Ym9keQ.c2ln', 'Bearer other.token.x', 'Bearer onlyone'];
+    const cases = [
+      'Bearer  aGVhZA.Ym9keQ.c2ln',
+      'bearer aGVhZA.Ym9keQ.c2ln',
+      'Bearer other.token.x',
+      'Bearer onlyone',
+    ];
     for (const h of cases) {
-      expect((await get('/getUserInfo?username=dunepro', { cert: false, headers: { Authorization: h } })).status, h).toBe(401);
+      expect(
+        (await get('/getUserInfo?username=dunepro', { cert: false, headers: { Authorization: h } }))
+          .status,
+        h,
+      ).toBe(401);
     }
     expect((await get('/getUserInfo?username=dunepro', { cert: false })).status).toBe(401);
     expect(world.ferry.violations).toHaveLength(cases.length + 1);
@@ -160,9 +193,15 @@ describe('behaviours', () => {
     world.ferry.setUser('u6', B.redirect('/getUserInfo?username=dunepro'));
     expect(await get('/getUserInfo?username=u1')).toMatchObject({ status: 500 });
     expect(await get('/getUserInfo?username=u2')).toEqual({ status: 200, body: '<html/>' });
-    expect(JSON.parse((await get('/getUserInfo?username=u3')).body)).toMatchObject({ ferry_output: { uid: 6, banned: false } });
-    expect(JSON.parse((await get('/getUserInfo?username=u4')).body)).toMatchObject({ FERRY_OUTPUT: { UID: 7 } });
-    expect(JSON.parse((await get('/getUserInfo?username=u5')).body)).toMatchObject({ ferry_output: { uid: '10001' } });
+    expect(JSON.parse((await get('/getUserInfo?username=u3')).body)).toMatchObject({
+      ferry_output: { uid: 6, banned: false },
+    });
+    expect(JSON.parse((await get('/getUserInfo?username=u4')).body)).toMatchObject({
+      FERRY_OUTPUT: { UID: 7 },
+    });
+    expect(JSON.parse((await get('/getUserInfo?username=u5')).body)).toMatchObject({
+      ferry_output: { uid: '10001' },
+    });
     expect(await get('/getUserInfo?username=u6')).toMatchObject({ status: 302 });
   });
 
@@ -170,12 +209,18 @@ describe('behaviours', () => {
     world.ferry.setDefault(B.reset);
     world.ferry.setUser('mu2epro', B.ok(1));
     await expect(get('/getUserInfo?username=dunepro')).rejects.toThrow();
-    expect(JSON.parse((await get('/getUserInfo?username=mu2epro')).body)).toMatchObject({ ferry_output: { uid: 1 } });
+    expect(JSON.parse((await get('/getUserInfo?username=mu2epro')).body)).toMatchObject({
+      ferry_output: { uid: 1 },
+    });
   });
 
   it('maxInFlight counts overlapping requests', async () => {
     world.ferry.setDefault(B.delay(200, B.ok(1)));
-    await Promise.all([get('/getUserInfo?username=a'), get('/getUserInfo?username=b'), get('/getUserInfo?username=c')]);
+    await Promise.all([
+      get('/getUserInfo?username=a'),
+      get('/getUserInfo?username=b'),
+      get('/getUserInfo?username=c'),
+    ]);
     expect(world.ferry.maxInFlight).toBe(3);
   });
 });
@@ -185,12 +230,22 @@ describe('standalone mode', () => {
     const dir = mkdtempSync(join(tmpdir(), 'mt-fake-ferry-main-'));
     const behaviors = join(dir, 'b.json');
     const log = join(dir, 'requests.jsonl');
-    writeFileSync(behaviors, JSON.stringify({ uids: { bench0: 30000 }, users: { mu2epro: { kind: 'ferryFailure', messages: ['nope'] } } }));
+    writeFileSync(
+      behaviors,
+      JSON.stringify({
+        uids: { bench0: 30000 },
+        users: { mu2epro: { kind: 'ferryFailure', messages: ['nope'] } },
+      }),
+    );
     const main = resolve(import.meta.dirname, '../../../src/testenv/ferry/main.ts');
     const tsx = resolve(import.meta.dirname, '../../../node_modules/tsx/dist/cli.mjs');
-    const child = spawn(process.execPath, [tsx, main, '--fixtures', join(world.dir, 'pki'), '--behaviors', behaviors, '--log', log], {
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
+    const child = spawn(
+      process.execPath,
+      [tsx, main, '--fixtures', join(world.dir, 'pki'), '--behaviors', behaviors, '--log', log],
+      {
+        stdio: ['ignore', 'pipe', 'pipe'],
+      },
+    );
     try {
       const line = await new Promise<string>((res, rej) => {
         let out = '';
@@ -200,28 +255,50 @@ describe('standalone mode', () => {
         });
         child.on('exit', (code) => rej(new Error(`exited ${code}`)));
       });
-      const info = JSON.parse(line) as { port: number; caDir: string; clientCert: string; clientKey: string };
+      const info = JSON.parse(line) as {
+        port: number;
+        caDir: string;
+        clientCert: string;
+        clientKey: string;
+      };
       expect(info.caDir).toBe(world.ferry.caDir);
       const fetchUser = (u: string) =>
         new Promise<string>((res, rej) => {
           https
             .get(
               {
-                host: '127.0.0.1', servername: 'localhost', port: info.port, path: `/getUserInfo?username=${u}`,
-                ca: readFileSync(world.ferry.pki.caCert), cert: readFileSync(info.clientCert), key: readFileSync(info.clientKey), agent: false,
+                host: '127.0.0.1',
+                servername: 'localhost',
+                port: info.port,
+                path: `/getUserInfo?username=${u}`,
+                ca: readFileSync(world.ferry.pki.caCert),
+                cert: readFileSync(info.clientCert),
+                key: readFileSync(info.clientKey),
+                agent: false,
               },
               (r) => {
                 let b = '';
-                r.setEncoding('utf8').on('data', (d: string) => (b += d)).on('end', () => res(b));
+                r.setEncoding('utf8')
+                  .on('data', (d: string) => (b += d))
+                  .on('end', () => res(b));
               },
             )
             .on('error', rej);
         });
       expect(JSON.parse(await fetchUser('bench0'))).toMatchObject({ ferry_output: { uid: 30000 } });
-      expect(JSON.parse(await fetchUser('mu2epro'))).toMatchObject({ ferry_status: 'failure', ferry_error: ['nope'] });
+      expect(JSON.parse(await fetchUser('mu2epro'))).toMatchObject({
+        ferry_status: 'failure',
+        ferry_error: ['nope'],
+      });
       // the log line is written when the response has finished on the server side
-      const readLines = () => readFileSync(log, 'utf8').trim().split('\n').filter(Boolean).map((l) => JSON.parse(l) as { username: string });
-      for (let i = 0; i < 100 && readLines().length < 2; i++) await new Promise((r) => setTimeout(r, 20));
+      const readLines = () =>
+        readFileSync(log, 'utf8')
+          .trim()
+          .split('\n')
+          .filter(Boolean)
+          .map((l) => JSON.parse(l) as { username: string });
+      for (let i = 0; i < 100 && readLines().length < 2; i++)
+        await new Promise((r) => setTimeout(r, 20));
       const lines = readLines();
       expect(lines.map((l) => l.username)).toEqual(['bench0', 'mu2epro']);
       const exited = new Promise<number | null>((res) => child.on('exit', (code) => res(code)));

@@ -1,7 +1,11 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startFakeFerry, type FakeFerry, type FakeFerryOptions } from '../../../src/testenv/ferry/server.js';
+import {
+  startFakeFerry,
+  type FakeFerry,
+  type FakeFerryOptions,
+} from '../../../src/testenv/ferry/server.js';
 import type { FerryLog } from '../../../src/internal/ferry/index.js';
 
 export interface FerryWorld {
@@ -36,6 +40,7 @@ export interface CapturedLog extends FerryLog {
 
 export function captureLog(): CapturedLog {
   const lines: CapturedLog['lines'] = [];
-  const at = (level: string) => (obj: Record<string, unknown>, msg: string) => lines.push({ level, msg, obj });
+  const at = (level: string) => (obj: Record<string, unknown>, msg: string) =>
+    lines.push({ level, msg, obj });
   return { lines, debug: at('debug'), info: at('info'), warn: at('warn'), error: at('error') };
 }

@@ -3,7 +3,16 @@
  * pushgateway and Slack webhook (HTTP receivers), a real SMTP server, a config in a temp dir,
  * and the built executable run as the unprivileged test user.
  */
-import { chmodSync, chownSync, mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync, existsSync } from 'node:fs';
+import {
+  chmodSync,
+  chownSync,
+  mkdirSync,
+  mkdtempSync,
+  readFileSync,
+  rmSync,
+  writeFileSync,
+  existsSync,
+} from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import Database from 'better-sqlite3';
@@ -85,8 +94,14 @@ export async function createRefreshWorld(): Promise<RefreshWorld> {
           hostKey: ferry.clientKey,
         },
         experiments: CFG3_EXPERIMENTS,
-        notifications: { admin_email: 'admin@example.com', slack_alerts_url: `${slack.url}/hooks/admin` },
-        notifications_test: { admin_email: 'admin-test@example.com', slack_alerts_url: `${slack.url}/hooks/test` },
+        notifications: {
+          admin_email: 'admin@example.com',
+          slack_alerts_url: `${slack.url}/hooks/admin`,
+        },
+        notifications_test: {
+          admin_email: 'admin-test@example.com',
+          slack_alerts_url: `${slack.url}/hooks/test`,
+        },
         email: { from: 'managed-tokens@example.com', smtpHost: '127.0.0.1', smtpPort: smtp.port },
         prometheus: { host: pushgateway.url, jobname: 'managed_tokens' },
         logs: { 'refresh-uids-from-ferry': { logfile: logFile, debugfile: debugFile } },
@@ -108,7 +123,10 @@ export async function createRefreshWorld(): Promise<RefreshWorld> {
       if (!existsSync(path)) return undefined;
       const raw = new Database(path, { readonly: true, fileMustExist: true });
       try {
-        const rows = raw.prepare('SELECT username, uid FROM uids ORDER BY username').all() as { username: unknown; uid: unknown }[];
+        const rows = raw.prepare('SELECT username, uid FROM uids ORDER BY username').all() as {
+          username: unknown;
+          uid: unknown;
+        }[];
         return Object.fromEntries(rows.map((r) => [String(r.username), r.uid]));
       } finally {
         raw.close();
