@@ -55,6 +55,9 @@ export async function runTokenPush(ctx: TokenPushStartup): Promise<number> {
         tracing,
       }),
     );
+  } catch (err) {
+    // Every stage handles its services' failures; this is a defect, reported instead of crashing.
+    log.error({ err: (err as Error).stack ?? String(err) }, 'token-push run failed unexpectedly');
   } finally {
     clearTimeout(globalTimer);
     const exitCode = report === undefined || report.nothingAssembled ? 1 : 0;
@@ -72,7 +75,7 @@ export async function runTokenPush(ctx: TokenPushStartup): Promise<number> {
     db.close();
     await tracing.shutdown().catch(() => undefined);
   }
-  return report.nothingAssembled ? 1 : 0;
+  return report === undefined || report.nothingAssembled ? 1 : 0;
 }
 
 function pipelineInput(

@@ -139,7 +139,15 @@ class PipelineRun {
       signal: this.input.signal,
     });
     const assembled = await Promise.all(
-      this.input.services.map((s) => this.assembleService(s, discovery)),
+      this.input.services.map((s) =>
+        this.assembleService(s, discovery).catch((err: Error) => {
+          this.log.error(
+            { service: s.name.configName, err: err.message },
+            'Could not set up service; skipping it',
+          );
+          return undefined;
+        }),
+      ),
     );
     return assembled.filter((s): s is AssembledService => s !== undefined);
   }
@@ -306,18 +314,20 @@ class PipelineRun {
       [...groups.values()].map((group) =>
         limit(async () => {
           for (const s of group) {
-            const ok = await this.span(
-              'worker.StoreAndGetTokensForSchedd',
-              {
-                service: s.name.configName,
-                tokenRootPath: s.settings.serviceCreddVaultTokenPathRoot,
-              },
-              (span) =>
-                task(s).then((result) => {
-                  if (!result)
-                    span.markError(`could not obtain vault token for ${s.name.configName}`);
-                  return result;
-                }),
+            const ok = await this.guarded(s, 'vault token retrieval', () =>
+              this.span(
+                'worker.StoreAndGetTokensForSchedd',
+                {
+                  service: s.name.configName,
+                  tokenRootPath: s.settings.serviceCreddVaultTokenPathRoot,
+                },
+                (span) =>
+                  task(s).then((result) => {
+                    if (!result)
+                      span.markError(`could not obtain vault token for ${s.name.configName}`);
+                    return result;
+                  }),
+              ),
             );
             if (ok) survivors.add(s);
           }
@@ -467,100 +477,101 @@ class PipelineRun {
     const { input } = this;
     const limit = pLimit(input.concurrency.push);
     await Promise.all(
-      services.map(async (s) => {
-        const source = await this.pushSource(s);
-        if (!source.ok) {
-          s.log.error({ err: source.error }, NO_PUSH_SOURCE);
-          input.notifications.send(
-            setupError(s.name.configName, `${NO_PUSH_SOURCE}: ${source.error}`),
-          );
-          this.pushes.push({
-            configName: s.name.configName,
-            realName: s.name.realName,
-            account: s.settings.account,
-            source: undefined,
-            nodes: [],
-          });
-          return;
-        }
-        if (s.settings.fileCopierOptions.length === 0) {
-          // Q6: without rsync options the remote mode follows the local file and the remote umask.
-          s.log.warn(
-            'fileCopierOptions is empty: remote token file modes are not set; consider "--perms --chmod=u=r,go="',
-          );
-        }
-        const roleFileDestination = this.roleFileDestination(s);
-        const outcome = await pushService({
-          rsyncPath: input.programs.rsync,
-          sshPath: input.programs.ssh,
-          source: source.path,
-          account: s.settings.account,
-          desiredUID: s.desiredUID,
-          realName: s.name.realName,
-          role: s.name.role,
-          nodes: s.settings.nodes,
-          unpingable,
-          roleFileDestination,
-          sshOptions: s.settings.sshOptions,
-          fileCopierOptions: s.settings.fileCopierOptions,
-          cache: s.cache,
-          env: input.env,
-          tempDir: input.tempDir,
-          policy: input.pushRetry,
-          signal: input.signal,
-          perItemMs: input.timeouts.pushMs,
-          run: input.run,
-          limit,
-          onItem: (item) => {
-            if (item.result.ok)
-              input.metrics.tokenPushItemSucceeded(
-                s.name.realName,
-                item.node,
-                item.durationMs / 1000,
-              );
-            else if (item.kind !== 'roleFile')
-              input.metrics.tokenPushItemFailed(s.name.realName, item.node);
-            else
-              s.log.warn({ node: item.node, err: item.result.error }, 'Could not push role file');
-          },
-        });
-        for (const w of outcome.warnings) s.log.warn(w);
-        const good = outcome.nodes.filter((n) => n.ok).map((n) => n.node);
-        const bad = outcome.nodes.filter((n) => !n.ok);
-        for (const n of bad) {
-          const message = pushFailureMessage(n.node, n.error ?? 'unknown error');
-          s.log.error({ node: n.node }, message);
-          input.notifications.send(pushError(s.name.configName, n.node, message));
-        }
-        s.log.info(
-          { successfulNodes: good.join(', '), failedNodes: bad.map((n) => n.node).join(', ') },
-          'Push finished',
-        );
-        if (outcome.ok) {
-          this.success.set(s.name.configName, true);
-          input.metrics.servicePushedToNodes(s.name.realName, s.settings.nodes);
-        }
-        const dest = tokenDestinations(s.desiredUID, s.name.realName);
-        this.pushes.push({
-          configName: s.name.configName,
-          realName: s.name.realName,
-          account: s.settings.account,
-          source: source.path,
-          nodes: outcome.nodes.map((n) => ({
-            node: n.node,
-            ok: n.ok,
-            destinations: [
-              dest.token,
-              dest.tokenForService,
-              ...n.items
-                .filter((i) => i.kind === 'roleFile' && i.result.ok)
-                .map((i) => i.destination),
-            ],
-            ...(n.error !== undefined ? { error: n.error } : {}),
-          })),
-        });
-      }),
+      services.map((s) =>
+        this.guarded(s, 'push', () => this.pushServiceTokens(s, unpingable, limit)),
+      ),
     );
+  }
+
+  private async pushServiceTokens(
+    s: AssembledService,
+    unpingable: ReadonlySet<string>,
+    limit: ReturnType<typeof pLimit>,
+  ): Promise<boolean> {
+    const { input } = this;
+    const source = await this.pushSource(s);
+    if (!source.ok) {
+      s.log.error({ err: source.error }, NO_PUSH_SOURCE);
+      input.notifications.send(setupError(s.name.configName, `${NO_PUSH_SOURCE}: ${source.error}`));
+      this.pushes.push({
+        configName: s.name.configName,
+        realName: s.name.realName,
+        account: s.settings.account,
+        source: undefined,
+        nodes: [],
+      });
+      return false;
+    }
+    if (s.settings.fileCopierOptions.length === 0) {
+      // Q6: without rsync options the remote mode follows the local file and the remote umask.
+      s.log.warn(
+        'fileCopierOptions is empty: remote token file modes are not set; consider "--perms --chmod=u=r,go="',
+      );
+    }
+    const roleFileDestination = this.roleFileDestination(s);
+    const outcome = await pushService({
+      rsyncPath: input.programs.rsync,
+      sshPath: input.programs.ssh,
+      source: source.path,
+      account: s.settings.account,
+      desiredUID: s.desiredUID,
+      realName: s.name.realName,
+      role: s.name.role,
+      nodes: s.settings.nodes,
+      unpingable,
+      roleFileDestination,
+      sshOptions: s.settings.sshOptions,
+      fileCopierOptions: s.settings.fileCopierOptions,
+      cache: s.cache,
+      env: input.env,
+      tempDir: input.tempDir,
+      policy: input.pushRetry,
+      signal: input.signal,
+      perItemMs: input.timeouts.pushMs,
+      run: input.run,
+      limit,
+      onItem: (item) => {
+        if (item.result.ok)
+          input.metrics.tokenPushItemSucceeded(s.name.realName, item.node, item.durationMs / 1000);
+        else if (item.kind !== 'roleFile')
+          input.metrics.tokenPushItemFailed(s.name.realName, item.node);
+        else s.log.warn({ node: item.node, err: item.result.error }, 'Could not push role file');
+      },
+    });
+    for (const w of outcome.warnings) s.log.warn(w);
+    const good = outcome.nodes.filter((n) => n.ok).map((n) => n.node);
+    const bad = outcome.nodes.filter((n) => !n.ok);
+    for (const n of bad) {
+      const message = pushFailureMessage(n.node, n.error ?? 'unknown error');
+      s.log.error({ node: n.node }, message);
+      input.notifications.send(pushError(s.name.configName, n.node, message));
+    }
+    s.log.info(
+      { successfulNodes: good.join(', '), failedNodes: bad.map((n) => n.node).join(', ') },
+      'Push finished',
+    );
+    if (outcome.ok) {
+      this.success.set(s.name.configName, true);
+      input.metrics.servicePushedToNodes(s.name.realName, s.settings.nodes);
+    }
+    const dest = tokenDestinations(s.desiredUID, s.name.realName);
+    this.pushes.push({
+      configName: s.name.configName,
+      realName: s.name.realName,
+      account: s.settings.account,
+      source: source.path,
+      nodes: outcome.nodes.map((n) => ({
+        node: n.node,
+        ok: n.ok,
+        destinations: [
+          dest.token,
+          dest.tokenForService,
+          ...n.items.filter((i) => i.kind === 'roleFile' && i.result.ok).map((i) => i.destination),
+        ],
+        ...(n.error !== undefined ? { error: n.error } : {}),
+      })),
+    });
+    return outcome.ok;
   }
 
   /** 3.13 step 1, plus the token check: a malformed token is never pushed. */
@@ -650,6 +661,23 @@ class PipelineRun {
       (ok ? successes : failures).push(name);
     }
     return { successes, failures, pushes: this.pushes, nothingAssembled: this.nothingAssembled };
+  }
+
+  /** An unexpected error in one service's work fails that service only. */
+  private async guarded(
+    s: AssembledService,
+    what: string,
+    work: () => Promise<boolean>,
+  ): Promise<boolean> {
+    try {
+      return await work();
+    } catch (err) {
+      s.log.error(
+        { err: (err as Error).message },
+        `Unexpected error during ${what}; the service failed`,
+      );
+      return false;
+    }
   }
 
   private async timed<T>(

@@ -251,4 +251,21 @@ describe('pipeline stages with scripted tools', () => {
     expect(runner.of('kinit')).toEqual([]);
     expect(await fs.readdir(tmp)).toEqual([]);
   });
+
+  it('an unexpected error in one service fails that service only', async () => {
+    await seedStored(['dune_production', 'mu2e_production']);
+    const runner = scriptedRunner((req, tool) => {
+      if (tool === 'condor_vault_storer' && req.argv[1] === 'dune_production')
+        throw new Error('boom');
+      return ok();
+    });
+    const services = ['dune', 'mu2e'].map((e) =>
+      service(e, 'production', { serviceCreddVaultTokenPathRoot: root }),
+    );
+    const report = await runPipeline(pipelineInput({ services, run: runner.run, tempDir: tmp }));
+    expect(report.successes).toEqual(['mu2e_production']);
+    expect(report.failures).toEqual(['dune_production']);
+    expect(runner.of('rsync').every((r) => (r.argv.at(-1) ?? '').includes('mu2e'))).toBe(true);
+    expect(runner.of('rsync')).toHaveLength(3);
+  });
 });
