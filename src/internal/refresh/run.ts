@@ -126,6 +126,9 @@ async function setUpMetrics(ctx: RefreshStartup): Promise<MetricsSetup> {
           host: prometheus.host,
           // The config already appends the dev-environment label to the job name.
           job: prometheus.jobName,
+          // `prometheus.singleGroup` (decision 9's switch back to the original's single group),
+          // read defensively until the config type carries it.
+          singleGroup: (prometheus as { readonly singleGroup?: unknown }).singleGroup === true,
           executable: ctx.executable,
           registry: runMetrics.registry,
           log: ctx.log,
