@@ -39,7 +39,7 @@ beforeAll(async () => {
   for (const tool of ['kinit', 'klist']) {
     writeFileSync(
       path.join(shimDir, tool),
-      `#!/bin/bash\ncache="\${KRB5CCNAME#FILE:}"\n{ printf "%s\\x1f" "${tool}" "$KRB5CCNAME" "$(stat -c %a "$(dirname "$cache")")" "$@"; printf "\\n"; } >> "$(dirname "$0")/krb.log"\nexec /usr/bin/${tool} "$@"\n`,
+      `#!/bin/bash\n[ -n "$SHIM_${tool.toUpperCase()}_SLEEP" ] && sleep "$SHIM_${tool.toUpperCase()}_SLEEP"\ncache="\${KRB5CCNAME#FILE:}"\n{ printf "%s\\x1f" "${tool}" "$KRB5CCNAME" "$(stat -c %a "$(dirname "$cache")")" "$@"; printf "\\n"; } >> "$(dirname "$0")/krb.log"\nexec /usr/bin/${tool} "$@"\n`,
     );
     chmodSync(path.join(shimDir, tool), 0o755);
   }
@@ -67,6 +67,7 @@ async function run(
   extra: Record<string, unknown>,
   name: string,
   top: Record<string, unknown> = {},
+  extraEnv: Record<string, string> = {},
 ) {
   const s: E2eService = {
     experiment: 'dune',
@@ -76,7 +77,7 @@ async function run(
     extra,
   };
   const cfg = writeTokenPushConfig(world, [s], { name, top });
-  const env = { ...world.env, PATH: `${shimDir}:${world.env['PATH']}` };
+  const env = { ...world.env, PATH: `${shimDir}:${world.env['PATH']}`, ...extraEnv };
   const result = await world.run(tokenPushArgv(cfg.file), { env, timeoutMs: 120_000 });
   const debug = readFileSync(path.join(path.dirname(cfg.file), 'token-push.debug.log'), 'utf8');
   return { s, cfg, result, debug, log: readFileSync(cfg.logFile, 'utf8') };
@@ -215,5 +216,18 @@ describe('push stage', () => {
     expect(kinit?.[2]).toBe('700');
     expect(klist?.slice(0, 2)).toEqual(['klist', kinit?.[1]]);
     expect(klist?.slice(3)).toEqual([]);
+  });
+
+  it('kinit outliving kerberosTimeout is killed and reported as "Timeout error" (checks 23, 9.8)', async () => {
+    const out = await run(
+      {},
+      'kinit-timeout',
+      { timeouts: { globalTimeout: '60s', kerberosTimeout: '2s', vaultStorerTimeout: '20s', pingTimeout: '5s', pushTimeout: '10s' } },
+      { SHIM_KINIT_SLEEP: '30' },
+    );
+    expect(out.result.code).toBe(0);
+    expect(out.debug).toMatch(/Failed to obtain kerberos ticket.*notification="Timeout error"/);
+    expect(world.doubles.calls('condor_vault_storer')).toEqual([]);
+    expect(out.log).toContain('Failures: dune_production');
   });
 });

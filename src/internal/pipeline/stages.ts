@@ -278,13 +278,12 @@ class PipelineRun {
               }
               input.metrics.kinitFailed(s.name.realName);
               span.markError(result.error);
+              const notification = result.timedOut ? KERBEROS_TIMEOUT : KERBEROS_FAILED;
               s.log.error(
-                { err: result.error },
+                { err: result.error, notification },
                 'Failed to obtain kerberos ticket.  Will not try to obtain or push vault token to service nodes',
               );
-              input.notifications.send(
-                setupError(s.name.configName, result.timedOut ? KERBEROS_TIMEOUT : KERBEROS_FAILED),
-              );
+              input.notifications.send(setupError(s.name.configName, notification));
               return false;
             },
           );
