@@ -371,14 +371,20 @@ function createFile(path: string, busyTimeoutMs: number): Database.Database {
   try {
     conn
       .transaction(() => {
+        // Another process may have created the file between our stat and open: initialise only
+        // a file that is still blank, under the write lock. The identity check that follows the
+        // create handles the other case.
+        if (!isBlank(conn)) return;
         conn.pragma(`application_id = ${APPLICATION_ID}`);
         applyMigrations(conn, 0, SCHEMA_VERSION);
       })
       .immediate();
     return conn;
   } catch (err) {
+    // Remove the file only while it is still blank, i.e. nobody else has made it a database.
+    const blank = safely(() => isBlank(conn), false);
     conn.close();
-    removeBestEffort(path);
+    if (blank) removeBestEffort(path);
     throw new DbOpenError(
       path,
       'create-failed',
@@ -387,6 +393,27 @@ function createFile(path: string, busyTimeoutMs: number): Database.Database {
         cause: err,
       },
     );
+  }
+}
+
+/** The create step alone, for tests of the stat/open race. */
+export const createFileForTest = createFile;
+
+/** No identity, no version, no schema: nothing anybody could have written yet. */
+function isBlank(conn: Database.Database): boolean {
+  const objects = conn.prepare('SELECT count(*) AS n FROM sqlite_master').get() as { n: number };
+  return (
+    readPragmaNumber(conn, 'application_id') === 0 &&
+    readPragmaNumber(conn, 'user_version') === 0 &&
+    objects.n === 0
+  );
+}
+
+function safely<T>(fn: () => T, fallback: T): T {
+  try {
+    return fn();
+  } catch {
+    return fallback;
   }
 }
 

@@ -10,6 +10,7 @@ import {
   ManagedTokensDb,
   NoRowsError,
   type DbLog,
+  createFileForTest,
 } from '../../../src/internal/db/index.js';
 import { V1_TABLES, V1_TABLE_SQL } from '../../../src/internal/db/schema.js';
 import { snapshot, tempDir } from './helpers.js';
@@ -424,5 +425,34 @@ describe('locking', () => {
     const e = expectOpenError(path, 'locked');
     expect(e.message).toContain('database is locked');
     holder.exec('ROLLBACK');
+  });
+});
+
+describe('creation racing another process', () => {
+  // The create path runs when stat said "absent"; another process may have created the file since.
+  it('adopts a database another process initialised meanwhile instead of failing or deleting it', () => {
+    const path = join(dir, 'race.db');
+    const other = open(path);
+    other.insertUidsIntoTableFromFerry([{ username: 'theirs', uid: 1 }]);
+    other.close();
+    const conn = createFileForTest(path, 5000);
+    conn.close();
+    expect(snapshot(path).tables['uids']).toEqual([
+      expect.objectContaining({ username: 'theirs', uid: 1 }),
+    ]);
+    // and the normal open afterwards works on it
+    expect(open(path).getUidByUsername('theirs')).toBe(1);
+  });
+
+  it('leaves a foreign file created meanwhile untouched (the identity check then refuses it)', () => {
+    const path = join(dir, 'race-foreign.db');
+    const r = raw(path);
+    r.pragma('application_id = 42');
+    r.exec('CREATE TABLE t (x)');
+    r.close();
+    const before = readFileSync(path);
+    createFileForTest(path, 5000).close();
+    expect(readFileSync(path).equals(before)).toBe(true);
+    expectOpenError(path, 'foreign-application-id');
   });
 });
