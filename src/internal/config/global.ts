@@ -371,8 +371,13 @@ export function resolveGlobal(
   env: Readonly<Record<string, string | undefined>>,
   target: ValidationTarget,
   flags: RunFlags,
+  format: 'json' | 'yaml' = 'yaml',
 ): { global: GlobalSettings; locations: GlobalLocations } {
-  const scope: Scope = { findings, severity: 'error-global' };
+  const scope: Scope = {
+    findings,
+    severity: 'error-global',
+    numbersAreFloats: format === 'json',
+  };
   warnUnknownKeys(scope, root, '', [...TOP_LEVEL_KEYS], describeSpecialTopLevelKey);
   const tokenPush = involves(target, 'token-push');
   // Keys only one executable reads are only errors for that executable.
@@ -387,11 +392,10 @@ export function resolveGlobal(
 
   const errorCount = readInt(tokenPushScope, root, '', 'errorCountToSendMessage');
   if (errorCount !== undefined && errorCount.value < 0)
-    findings.add(
-      tokenPushScope.severity,
+    findings.warn(
       errorCount.pos,
       errorCount.path,
-      `negative (got ${errorCount.value}; expected an integer >= 0)`,
+      `negative, so every error is notified at once, as with 0 in the original (got ${errorCount.value}; write an integer >= 0)`,
     );
 
   const fileLabel = readString(scope, root, '', 'devEnvironmentLabel');
@@ -528,7 +532,8 @@ export function resolveGlobal(
 }
 
 /**
- * V12/V13: mail settings must be usable when admin notifications can be sent. Stakeholder
+ * V12/V13: mail settings needed for admin notifications. Always warnings (product decision 2): the
+ * original started anyway, tried to send and failed, and the run itself was unaffected. Stakeholder
  * addresses are checked per service.
  */
 export function checkMailSettings(
@@ -537,74 +542,67 @@ export function checkMailSettings(
   adminNotificationsEnabled: boolean,
   test: boolean,
 ): void {
-  const severity = adminNotificationsEnabled ? 'error-global' : 'warning';
+  const cannotSend = 'notification e-mail cannot be sent (the original tried and failed)';
   const { emailFrom, smtpHost, smtpPort } = locations;
   if (emailFrom === undefined || emailFrom.value === '') {
     if (adminNotificationsEnabled)
-      findings.add(
-        severity,
+      findings.warn(
         emailFrom?.pos ?? locations.emailPos,
         'email.from',
-        'missing while notifications are enabled (expected the sender address, e.g. managed-tokens@example.org)',
+        `missing while notifications are enabled, so ${cannotSend} (write the sender address, e.g. managed-tokens@example.org)`,
       );
   } else if (!isEmailAddress(emailFrom.value)) {
-    findings.add(
-      severity,
+    findings.warn(
       emailFrom.pos,
       emailFrom.path,
-      `not an e-mail address (got ${JSON.stringify(emailFrom.value)}; expected user@domain)`,
+      `not an e-mail address, so ${cannotSend} (got ${JSON.stringify(emailFrom.value)}; write user@domain)`,
     );
   }
   if (smtpHost === undefined || smtpHost.value === '') {
     if (adminNotificationsEnabled)
-      findings.add(
-        severity,
+      findings.warn(
         smtpHost?.pos ?? locations.emailPos,
         'email.smtpHost',
-        'missing while notifications are enabled (expected the SMTP server host name)',
+        `missing while notifications are enabled, so ${cannotSend} (write the SMTP server host name)`,
       );
   } else if (!isHostName(smtpHost.value)) {
-    findings.add(
-      severity,
+    findings.warn(
       smtpHost.pos,
       smtpHost.path,
-      `not a host name (got ${JSON.stringify(smtpHost.value)}; expected e.g. smtp.example.org)`,
+      `not a host name, so ${cannotSend} (got ${JSON.stringify(smtpHost.value)}; write e.g. smtp.example.org)`,
     );
   }
   if (smtpPort === undefined) {
     if (adminNotificationsEnabled)
-      findings.add(
-        severity,
+      findings.warn(
         locations.emailPos,
         'email.smtpPort',
-        'missing while notifications are enabled (expected a port 1-65535, e.g. 25)',
+        `missing while notifications are enabled, so ${cannotSend} (write a port 1-65535, e.g. 25)`,
       );
-  } else if (smtpPort.value < 1 || smtpPort.value > 65535) {
-    findings.add(
-      severity,
+  } else if (
+    !(smtpPort.coerced === true && smtpPort.value === 0) &&
+    (smtpPort.value < 1 || smtpPort.value > 65535)
+  ) {
+    findings.warn(
       smtpPort.pos,
       smtpPort.path,
-      `out of range (got ${smtpPort.value}; expected a port 1-65535)`,
+      `out of range, so ${cannotSend} (got ${smtpPort.value}; write a port 1-65535)`,
     );
   }
   const admin = test ? locations.testAdminEmails : locations.adminEmails;
-  for (const address of admin?.value ?? []) {
-    if (!isEmailAddress(address))
-      findings.add(
-        severity,
-        admin?.pos ?? locations.notificationsPos,
-        admin?.path ?? 'notifications.admin_email',
-        `not an e-mail address (got ${JSON.stringify(address)}; expected user@domain)`,
-      );
-  }
   const other = test ? locations.adminEmails : locations.testAdminEmails;
-  for (const address of other?.value ?? []) {
-    if (!isEmailAddress(address))
-      findings.warn(
-        other?.pos ?? locations.notificationsPos,
-        other?.path ?? 'admin_email',
-        `not an e-mail address (got ${JSON.stringify(address)}; expected user@domain)`,
-      );
+  for (const [list, used] of [
+    [admin, true],
+    [other, false],
+  ] as const) {
+    for (const address of list?.value ?? []) {
+      if (!isEmailAddress(address))
+        findings.warn(
+          list?.pos ?? locations.notificationsPos,
+          list?.path ?? 'notifications.admin_email',
+          `not an e-mail address${used && adminNotificationsEnabled ? ', so the admin e-mail to it fails' : ''} (got ${JSON.stringify(address)}; write user@domain)`,
+        );
+    }
   }
   if (test && adminNotificationsEnabled && locations.testAdminEmails === undefined) {
     findings.warn(

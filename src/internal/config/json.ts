@@ -107,8 +107,10 @@ class JsonReader {
       const value = this.parseValue(path === '' ? rawKey : `${path}.${rawKey}`);
       const lower = rawKey.toLowerCase();
       const existing = entries.get(lower);
-      if (existing === undefined) entries.set(lower, { rawKey, keyPos, value });
-      else
+      // The same spelling twice: the last value wins, as with the original's JSON parser.
+      if (existing === undefined || existing.rawKey === rawKey)
+        entries.set(lower, { rawKey, keyPos, value });
+      if (existing !== undefined)
         this.duplicates.push({
           rawKey,
           pos: keyPos,

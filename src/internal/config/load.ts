@@ -113,16 +113,26 @@ export function validateSource(source: ConfigSource, options: LoadOptions): Load
   const flags = options.flags ?? {};
   const findings = new FindingCollector();
   const { root, duplicates } = source.parsed;
+  const format = source.choice.format;
   for (const duplicate of duplicates) {
     const path =
       duplicate.parentPath === ''
         ? duplicate.rawKey
         : `${duplicate.parentPath}.${duplicate.rawKey}`;
-    findings.error(
-      duplicate.pos,
-      path,
-      `duplicate key (keys are case-insensitive; first given as ${JSON.stringify(duplicate.firstRawKey)} at line ${duplicate.firstPos.line}; expected each key once per mapping)`,
-    );
+    // JSON: the original's parser let the last value win; YAML duplicates made it fail to start, and
+    // keys differing only in case left it unspecified which value survived (V2, Q39).
+    if (format === 'json' && duplicate.rawKey === duplicate.firstRawKey)
+      findings.warn(
+        duplicate.pos,
+        path,
+        `duplicate key, this later value is used as the original did (first given at line ${duplicate.firstPos.line}); keep only one`,
+      );
+    else
+      findings.error(
+        duplicate.pos,
+        path,
+        `duplicate key (keys are case-insensitive; first given as ${JSON.stringify(duplicate.firstRawKey)} at line ${duplicate.firstPos.line}; expected each key once per mapping)`,
+      );
   }
   if (source.choice.shadowed.length > 0) {
     findings.warn(
@@ -131,7 +141,7 @@ export function validateSource(source: ConfigSource, options: LoadOptions): Load
       `also present and ignored: ${source.choice.shadowed.join(', ')}`,
     );
   }
-  const { global, locations } = resolveGlobal(findings, root, options.env, target, flags);
+  const { global, locations } = resolveGlobal(findings, root, options.env, target, flags, format);
   const scope: Scope = { findings, severity: 'error-global' };
   const { timeouts } = resolveTimeouts(
     findings,
@@ -159,7 +169,7 @@ export function validateSource(source: ConfigSource, options: LoadOptions): Load
         'experiments',
         `selected ${unknown} is not configured; nothing to do for it`,
       );
-    const defaults = prepareServiceDefaults(findings, root, global, options.env);
+    const defaults = prepareServiceDefaults(findings, root, global, options.env, format);
     const entries: ServiceEntry[] =
       options.selection === undefined
         ? scan.entries

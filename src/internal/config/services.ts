@@ -15,6 +15,7 @@ import type { CMap } from './parse.js';
 import {
   entryOf,
   joinPath,
+  originalInt,
   readBool,
   readMap,
   readString,
@@ -70,8 +71,14 @@ export interface ServiceEntry {
   readonly path: string;
   readonly pos: SourcePos;
   readonly emails: Located<string[]> | undefined;
-  /** the experiment-level findings that make every role of it unusable */
-  readonly experimentInvalid: boolean;
+  /** experiment-level problems that make every role of it unusable (error-service for each role) */
+  readonly experimentProblems: readonly ExperimentProblem[];
+}
+
+export interface ExperimentProblem {
+  readonly pos: SourcePos;
+  readonly path: string;
+  readonly message: string;
 }
 
 export interface ExperimentsScan {
@@ -100,12 +107,13 @@ export function scanExperiments(
   }
   for (const [experimentKey, experimentEntry] of experiments.value.entries) {
     const experimentPath = joinPath(experiments.path, experimentEntry.rawKey);
+    const problems: ExperimentProblem[] = [];
     if (!EXPERIMENT_KEY.test(experimentKey)) {
-      findings.error(
-        experimentEntry.keyPos,
-        experimentPath,
-        `invalid experiment name (got ${JSON.stringify(experimentEntry.rawKey)}; expected letters, digits, "-" and "_", starting with a letter or digit)`,
-      );
+      problems.push({
+        pos: experimentEntry.keyPos,
+        path: experimentPath,
+        message: `invalid experiment name, its services are skipped (got ${JSON.stringify(experimentEntry.rawKey)}; expected letters, digits, "-" and "_", starting with a letter or digit)`,
+      });
     }
     if (experimentEntry.value.kind !== 'map') {
       findings.warn(
@@ -122,15 +130,13 @@ export function scanExperiments(
         : undefined,
     );
     const override = readString(scope, experiment, experimentPath, 'experimentOverride');
-    let experimentInvalid = !EXPERIMENT_KEY.test(experimentKey);
     if (override !== undefined && override.value !== '') {
       if (!EXPERIMENT_KEY.test(override.value)) {
-        findings.error(
-          override.pos,
-          override.path,
-          `invalid experiment name (got ${JSON.stringify(override.value)}; expected letters, digits, "-" and "_")`,
-        );
-        experimentInvalid = true;
+        problems.push({
+          pos: override.pos,
+          path: override.path,
+          message: `invalid experiment name, its services are skipped (got ${JSON.stringify(override.value)}; expected letters, digits, "-" and "_")`,
+        });
       } else if (override.value === experimentKey) {
         findings.warn(
           override.pos,
@@ -139,6 +145,9 @@ export function scanExperiments(
         );
       }
     }
+    // Service-level errors are reported by token-push's resolution; refresh only collects accounts.
+    if (!checkRoles)
+      for (const problem of problems) findings.warn(problem.pos, problem.path, problem.message);
     const emails = readStringList(scope, experiment, experimentPath, 'emails');
     const roles = entryOf(experiment, 'roles');
     if (roles === undefined || roles.value.kind !== 'map' || roles.value.entries.size === 0) {
@@ -166,7 +175,7 @@ export function scanExperiments(
           path: rolePath,
           pos: roleEntry.keyPos,
           emails,
-          experimentInvalid: true,
+          experimentProblems: problems,
         });
         continue;
       }
@@ -191,7 +200,7 @@ export function scanExperiments(
         path: rolePath,
         pos: roleEntry.keyPos,
         emails,
-        experimentInvalid,
+        experimentProblems: problems,
       });
     }
   }
@@ -207,6 +216,7 @@ export interface ServiceDefaults {
     { located: Located<string>; template: CompiledTemplate | undefined } | undefined;
   readonly roleFileTemplate: CompiledTemplate | undefined;
   readonly envVaultServer: string | undefined;
+  readonly numbersAreFloats: boolean;
 }
 
 type Splittable = 'pingOptions' | 'sshOptions' | 'fileCopierOptions';
@@ -256,6 +266,7 @@ export function prepareServiceDefaults(
   root: CMap,
   global: GlobalSettings,
   env: Readonly<Record<string, string | undefined>>,
+  format: 'json' | 'yaml' = 'yaml',
 ): ServiceDefaults {
   const scope: Scope = { findings, severity: 'error-global' };
   const pattern = readString(scope, root, '', 'kerberosPrincipalPattern');
@@ -335,7 +346,15 @@ export function prepareServiceDefaults(
       );
     } else envVaultServer = parsed.vaultServer;
   }
-  return { root, global, env, principalPattern, roleFileTemplate, envVaultServer };
+  return {
+    root,
+    global,
+    env,
+    principalPattern,
+    roleFileTemplate,
+    envVaultServer,
+    numbersAreFloats: format === 'json',
+  };
 }
 
 function checkShellWords(
@@ -402,6 +421,7 @@ export function splitCollectors(value: string): string[] {
 }
 
 function checkVaultServer(scope: Scope, located: Located<string>): void {
+  if (located.coerced === true) return;
   if (located.value === '') {
     report(
       scope,
@@ -448,12 +468,18 @@ export function resolveService(
   entry: ServiceEntry,
 ): ServiceSettings | undefined {
   const firstFinding = findings.list.length;
-  const scope: Scope = { findings, severity: 'error-service', service: entry.name.configName };
+  const scope: Scope = {
+    findings,
+    severity: 'error-service',
+    service: entry.name.configName,
+    numbersAreFloats: defaults.numbersAreFloats,
+  };
   const { root, global } = defaults;
   const role = entry.role;
   const path = entry.path;
   const fail = (pos: SourcePos, keyPath: string, message: string): void =>
     report(scope, pos, keyPath, message);
+  for (const problem of entry.experimentProblems) fail(problem.pos, problem.path, problem.message);
   warnUnknownKeys(scope, role, path, ROLE_KEYS);
 
   // Override if set (even empty), else the global key.
@@ -520,27 +546,7 @@ export function resolveService(
     }
   }
 
-  let desiredUIDOverride: number | undefined;
-  const uidEntry = entryOf(role, 'desiredUIDOverride');
-  if (uidEntry !== undefined) {
-    const node = uidEntry.value;
-    const uidPath = joinPath(path, uidEntry.rawKey);
-    if (
-      node.kind === 'scalar' &&
-      typeof node.value === 'number' &&
-      Number.isInteger(node.value) &&
-      node.value >= 1 &&
-      node.value <= 4294967294
-    ) {
-      desiredUIDOverride = node.value;
-    } else {
-      fail(
-        node.pos,
-        uidPath,
-        `not a valid UID (got ${node.kind === 'scalar' ? JSON.stringify(node.value) : 'a collection'}; expected an integer 1-4294967294)`,
-      );
-    }
-  }
+  const desiredUIDOverride = readDesiredUID(scope, role, path);
 
   // User principal (3.5.1, Q11: no HTML escaping).
   let userPrincipal = '';
@@ -596,13 +602,15 @@ export function resolveService(
       );
   } else {
     const keytabDir = readString({ ...scope, findings: silent }, root, '', 'keytabPath');
+    keytabPath = joinKeytab(keytabDir?.value ?? '', accountName);
     if (keytabDir === undefined || keytabDir.value === '')
-      fail(
+      report(
+        scope,
         entry.pos,
         joinPath(path, 'keytabPathOverride'),
-        'no keytab: set keytabPath (a directory) or keytabPathOverride here (a file)',
+        `no keytab configured, so the relative path ${JSON.stringify(keytabPath)} is used, resolved against the working directory, as the original did (write keytabPath (a directory) or keytabPathOverride here (a file))`,
+        'warning',
       );
-    else keytabPath = joinKeytab(keytabDir.value, accountName);
   }
 
   // Vault server (3.5.3 with the Q18 fix).
@@ -623,10 +631,12 @@ export function resolveService(
     if (getter.value === 'getToken' || getter.value === 'storeAndGetToken')
       tokenGetter = getter.value;
     else
-      fail(
+      report(
+        scope,
         getter.pos,
         getter.path,
-        `unknown token getter (got ${JSON.stringify(getter.value)}; expected "getToken" or "storeAndGetToken", case-sensitive)`,
+        `unknown token getter, so storeAndGetToken is used, as the original did (got ${JSON.stringify(getter.value)}; write "getToken" or "storeAndGetToken", case-sensitive)`,
+        'warning',
       );
   }
 
@@ -711,7 +721,7 @@ export function resolveService(
   const failed = findings.list
     .slice(firstFinding)
     .some((finding) => finding.severity === 'error-service');
-  if (failed || entry.experimentInvalid || roleFileDestination === undefined) return undefined;
+  if (failed || roleFileDestination === undefined) return undefined;
   return {
     name: entry.name,
     account: accountName,
@@ -739,6 +749,42 @@ export function resolveService(
     notificationsOverridden: notificationsOverride !== undefined,
     tokenGetter,
   };
+}
+
+const MAX_UID = 4294967294;
+
+/**
+ * V18/Q12: a UID the original would have turned into 0 (or wrapped) is refused for this service,
+ * since it would push to `/tmp/vt_u0`; a UID written in another type that the original read correctly
+ * (`"12345"`, 12345.0) is used with a warning.
+ */
+function readDesiredUID(scope: Scope, role: CMap, path: string): number | undefined {
+  const uidEntry = entryOf(role, 'desiredUIDOverride');
+  if (uidEntry === undefined) return undefined;
+  const node = uidEntry.value;
+  const uidPath = joinPath(path, uidEntry.rawKey);
+  const got = node.kind === 'scalar' ? JSON.stringify(node.value) : 'a collection';
+  const strict =
+    node.kind === 'scalar' && typeof node.value === 'number' && Number.isInteger(node.value);
+  const uid = strict ? (node.value as number) : originalInt(node);
+  if (uid === undefined || uid < 1 || uid > MAX_UID) {
+    report(
+      scope,
+      node.pos,
+      uidPath,
+      `not a valid UID; the original would push to UID ${uid !== undefined && uid > MAX_UID ? uid % 2 ** 32 : 0} (got ${got}; expected an integer 1-${MAX_UID})`,
+    );
+    return undefined;
+  }
+  if (!strict)
+    report(
+      scope,
+      node.pos,
+      uidPath,
+      `not an integer; read as ${uid} as the original did (got ${got}; write the UID without quotes)`,
+      'warning',
+    );
+  return uid;
 }
 
 /** Swallows findings: for re-reading global keys that were already validated once. */

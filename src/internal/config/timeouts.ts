@@ -1,6 +1,6 @@
 import { parseGoDuration, formatMs } from './duration.js';
 import { didYouMean, type FindingCollector } from './findings.js';
-import type { CMap } from './parse.js';
+import type { CMap, CNode } from './parse.js';
 import { joinPath } from './read.js';
 import {
   WORKER_TYPES,
@@ -50,16 +50,34 @@ function unknownTimeoutMessage(rawKey: string): string {
 
 const TP_STAGES: readonly TimeoutName[] = ['kerberos', 'vaultstorer', 'ping', 'push'];
 const RUF_STAGES: readonly TimeoutName[] = ['ferryrequest', 'db'];
-const EXPECTED_DURATION = 'expected a Go duration such as "30s", "1m30s" or "250ms"';
+const EXPECTED_DURATION = 'write a Go duration such as "30s", "1m30s" or "250ms"';
 
 const involvesTokenPush = (target: ValidationTarget): boolean =>
   target !== 'refresh-uids-from-ferry';
 const involvesRefresh = (target: ValidationTarget): boolean => target !== 'token-push';
 
+const STAGE_WORDS: Readonly<Record<TimeoutName, string>> = {
+  global: 'the whole run',
+  kerberos: 'every Kerberos ticket step',
+  vaultstorer: 'every vault token step',
+  ping: 'every node ping',
+  push: 'every token copy',
+  ferryrequest: 'every FERRY request',
+  db: 'the database update',
+};
+
+/** How the original turned a timeout value into text before parsing it (config.md 1.3). */
+function durationText(node: CNode): string | undefined {
+  if (node.kind !== 'scalar') return undefined;
+  return typeof node.value === 'string' ? node.value : String(node.value);
+}
+
 /**
  * `timeouts.*` (token-push.md 3.14, ferry-and-db.md 1.9): key lower-cased, one trailing `timeout`
- * stripped. Fixes: unparseable, zero or negative values and duplicate spellings are errors (Q6-Q8,
- * V15); besides the original sum rule each stage must fit the global timeout (V16).
+ * stripped. Product decision 2: what the original accepted keeps running, with a warning: an
+ * unparseable value keeps the default (Q7), zero or negative values are kept and expire at once (Q8),
+ * and of two spellings of one timeout the later one in the file is used (Q6). Only the original's
+ * fatal sum rule is an error (a single stage above the global timeout implies it).
  */
 export function resolveTimeouts(
   findings: FindingCollector,
@@ -69,7 +87,7 @@ export function resolveTimeouts(
 ): { timeouts: Timeouts; positions: Partial<Record<TimeoutName, SourcePos>> } {
   const values: Record<keyof Timeouts, number> = { ...DEFAULT_TIMEOUTS };
   const positions: Partial<Record<TimeoutName, SourcePos>> = {};
-  const paths: Partial<Record<TimeoutName, string>> = {};
+  const paths: Partial<Record<TimeoutName, { path: string; line: number }>> = {};
   const base = timeoutsMap?.path ?? 'timeouts';
   for (const [lower, entry] of timeoutsMap?.value.entries ?? []) {
     const name = (
@@ -80,37 +98,47 @@ export function resolveTimeouts(
       findings.warn(entry.keyPos, path, unknownTimeoutMessage(entry.rawKey));
       continue;
     }
-    if (paths[name] !== undefined) {
-      findings.error(entry.keyPos, path, `given twice (also as ${paths[name]}); keep one`);
-      continue;
+    const field = FIELD[name];
+    const earlier = paths[name];
+    if (earlier !== undefined) {
+      findings.warn(
+        entry.keyPos,
+        path,
+        `given twice (also as ${earlier.path} at line ${earlier.line}); this later one is used (the original picked either at random); keep only one`,
+      );
     }
-    paths[name] = path;
+    paths[name] = { path, line: entry.keyPos.line };
     positions[name] = entry.value.pos;
+    values[field] = DEFAULT_TIMEOUTS[field];
     const node = entry.value;
     if (node.kind === 'scalar' && node.value === null) continue;
-    const text = node.kind === 'scalar' && typeof node.value === 'string' ? node.value : undefined;
+    const text = durationText(node);
     const ms = text === undefined ? undefined : parseGoDuration(text);
     if (ms === undefined) {
       const got =
         node.kind === 'scalar'
           ? JSON.stringify(node.value)
           : `a ${node.kind === 'seq' ? 'list' : 'mapping'}`;
-      findings.error(node.pos, path, `not a Go duration (got ${got}; ${EXPECTED_DURATION})`);
-      continue;
-    }
-    if (ms <= 0) {
-      findings.error(
+      findings.warn(
         node.pos,
         path,
-        `must be greater than zero (got ${JSON.stringify(text)}; ${EXPECTED_DURATION})`,
+        `not a Go duration, so the default ${formatMs(DEFAULT_TIMEOUTS[field])} is used, as the original did (got ${got}; ${EXPECTED_DURATION})`,
       );
       continue;
     }
-    values[FIELD[name]] = ms;
+    if (ms <= 0) {
+      findings.warn(
+        node.pos,
+        path,
+        `${ms === 0 ? 'zero' : 'negative'}: kept as the original did, so ${STAGE_WORDS[name]} times out at once (got ${JSON.stringify(text)}; ${EXPECTED_DURATION})`,
+      );
+    }
+    // A negative deadline has already passed, exactly like a zero one.
+    values[field] = Math.max(0, ms);
   }
   const timeouts: Timeouts = values;
   const globalPos = positions.global ?? timeoutsMap?.pos ?? rootPos;
-  const globalPath = paths.global ?? `${base}.globalTimeout`;
+  const globalPath = paths.global?.path ?? `${base}.globalTimeout`;
   const checkBudget = (stages: readonly TimeoutName[], executable: string): void => {
     const sum = stages.reduce((total, stage) => total + timeouts[FIELD[stage]], 0);
     if (sum > timeouts.globalMs) {
@@ -146,8 +174,10 @@ const STAGE_KEY: Readonly<Record<WorkerType, string>> = {
 export const NO_RETRIES: RetryPolicy = { numRetries: 0, retrySleepMs: 0 };
 
 /**
- * `workerType.<name>.{numRetries,retrySleep}` (config.md 2.7, V17). Fixes: a wrong type or a negative
- * value is an error (Q10); a budget violation disables retries for that worker only, with a warning (Q9).
+ * `workerType.<name>.{numRetries,retrySleep}` (config.md 2.7, V17). Values the original coerced to 0
+ * keep that meaning with a warning; a negative numRetries stays an error (Q10: the original then
+ * skipped the copy and reported success); a budget violation disables retries for that worker only,
+ * with a warning (Q9).
  */
 export function resolveRetries(
   findings: FindingCollector,
@@ -171,10 +201,10 @@ export function resolveRetries(
     }
     if (entry.value.kind === 'scalar' && entry.value.value === null) continue;
     if (entry.value.kind !== 'map') {
-      findings.error(
+      findings.warn(
         entry.value.pos,
         path,
-        'wrong type (expected a mapping with numRetries and retrySleep)',
+        `wrong type, so ${name} runs without retries, as in the original (write a mapping with numRetries and retrySleep)`,
       );
       continue;
     }
@@ -201,41 +231,42 @@ function readPolicy(findings: FindingCollector, map: CMap, path: string): RetryP
   for (const [lower, entry] of map.entries) {
     const childPath = joinPath(path, entry.rawKey);
     const node = entry.value;
+    if (node.kind === 'scalar' && node.value === null) continue;
+    const got = node.kind === 'scalar' ? JSON.stringify(node.value) : 'a collection';
     if (lower === 'numretries') {
-      if (node.kind === 'scalar' && node.value === null) continue;
-      if (
-        node.kind === 'scalar' &&
-        typeof node.value === 'number' &&
-        Number.isInteger(node.value) &&
-        node.value >= 0
-      ) {
-        numRetries = node.value;
-      } else {
+      const count = retryCount(node);
+      if (count !== undefined && count < 0) {
         ok = false;
-        const got = node.kind === 'scalar' ? JSON.stringify(node.value) : 'a collection';
         findings.error(
           node.pos,
           childPath,
-          `not a non-negative integer (got ${got}; expected e.g. 3)`,
+          `negative (got ${got}; expected an integer >= 0, e.g. 3); the original skipped the copy and reported success`,
         );
-      }
+      } else if (count === undefined) {
+        findings.warn(
+          node.pos,
+          childPath,
+          `not an integer, so 0 retries are used, as the original did (got ${got}; write e.g. 3)`,
+        );
+      } else numRetries = count;
     } else if (lower === 'retrysleep') {
-      if (node.kind === 'scalar' && node.value === null) continue;
       const ms =
         node.kind === 'scalar' && typeof node.value === 'string'
           ? parseGoDuration(node.value)
           : undefined;
-      if (ms === undefined || ms < 0) {
-        ok = false;
-        const got = node.kind === 'scalar' ? JSON.stringify(node.value) : 'a collection';
-        findings.error(
+      if (ms === undefined) {
+        findings.warn(
           node.pos,
           childPath,
-          `not a non-negative Go duration string (got ${got}; ${EXPECTED_DURATION})`,
+          `not a Go duration string, so 0s is used, as the original did (got ${got}; ${EXPECTED_DURATION}, in quotes)`,
         );
-      } else {
-        retrySleepMs = ms;
-      }
+      } else if (ms < 0) {
+        findings.warn(
+          node.pos,
+          childPath,
+          `negative, so there is no sleep between attempts, as in the original (got ${got}; ${EXPECTED_DURATION})`,
+        );
+      } else retrySleepMs = ms;
     } else {
       findings.warn(
         entry.keyPos,
@@ -245,4 +276,11 @@ function readPolicy(findings: FindingCollector, map: CMap, path: string): RetryP
     }
   }
   return ok ? { numRetries, retrySleepMs } : undefined;
+}
+
+/** YAML integers, and JSON numbers within 1e-9 of an integer (config.md 2.7); undefined otherwise. */
+function retryCount(node: CNode): number | undefined {
+  if (node.kind !== 'scalar' || typeof node.value !== 'number') return undefined;
+  const rounded = Math.round(node.value);
+  return Math.abs(node.value - rounded) <= 1e-9 ? rounded : undefined;
 }

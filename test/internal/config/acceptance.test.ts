@@ -62,16 +62,18 @@ describe('config.md 8: loading and timeouts', () => {
     expect(finding.message).toMatch(/component timeouts exceed the global timeout/);
   });
 
-  it('check 9 (fix): an unparseable timeout is an error-global naming key and line', () => {
+  it('check 9 (decision 2): an unparseable timeout keeps the default, as the original, with a warning naming key and line', () => {
     const text = valid('timeouts:\n  vaultStorerTimeout: "60ssss"');
-    const finding = only(errors(load(text)));
+    const config = load(text);
+    expect(errors(config)).toEqual([]);
+    expect(config.timeouts.vaultStorerMs).toBe(60_000);
+    const finding = only(warnings(config).filter((f) => f.keyPath.startsWith('timeouts')));
     expect(finding).toMatchObject({
-      severity: 'error-global',
       keyPath: 'timeouts.vaultStorerTimeout',
       pos: { line: lineOf(text, '60ssss'), col: 23 },
     });
     expect(finding.text).toContain(
-      `managedTokens.yml:${lineOf(text, '60ssss')}:23: timeouts.vaultStorerTimeout: not a Go duration (got "60ssss"`,
+      `managedTokens.yml:${lineOf(text, '60ssss')}:23: timeouts.vaultStorerTimeout: not a Go duration, so the default 60s is used, as the original did (got "60ssss"; write a Go duration such as "30s"`,
     );
   });
 
@@ -88,25 +90,45 @@ describe('config.md 8: loading and timeouts', () => {
     expect(finding?.message).toContain('310s');
   });
 
-  it('check 12 (fix): a bare number as timeout is an error-global', () => {
-    const text = valid('timeouts:\n  pingTimeout: 10');
-    expect(only(errors(load(text)))).toMatchObject({
+  it('check 12 (decision 2): a bare number as timeout keeps the default 10s with a warning', () => {
+    const text = valid('timeouts:\n  pingTimeout: 25');
+    const config = load(text);
+    expect(errors(config)).toEqual([]);
+    expect(config.timeouts.pingMs).toBe(10_000);
+    const finding = only(warnings(config).filter((f) => f.keyPath.startsWith('timeouts')));
+    expect(finding).toMatchObject({
       keyPath: 'timeouts.pingTimeout',
       pos: { line: lineOf(text, 'pingTimeout') },
     });
+    expect(finding.message).toMatch(/^not a Go duration, so the default 10s is used.*\(got 25;/);
   });
 
-  it('V15: zero durations and duplicate spellings are errors; unknown timeouts warn', () => {
+  it('V15 (decision 2): zero and negative durations are kept with a warning; of two spellings the later wins', () => {
     const text = valid(
-      'timeouts:\n  pushTimeout: 0s\n  global: 300s\n  globalTimeout: 300s\n  push_timeout: 1s',
+      'timeouts:\n  pushTimeout: 0s\n  pingTimeout: -5s\n  global: 200s\n  globalTimeout: 250s\n  push_timeout: 1s',
     );
     const config = load(text);
-    expect(
-      errors(config)
-        .map((f) => f.keyPath)
-        .sort(),
-    ).toEqual(['timeouts.globalTimeout', 'timeouts.pushTimeout']);
-    expect(warnings(config).some((f) => f.keyPath === 'timeouts.push_timeout')).toBe(true);
+    expect(errors(config)).toEqual([]);
+    expect(config.timeouts).toMatchObject({ pushMs: 0, pingMs: 0, globalMs: 250_000 });
+    const byKey = (key: string) => only(warnings(config).filter((f) => f.keyPath === key));
+    expect(byKey('timeouts.pushTimeout').message).toMatch(
+      /^zero: kept as the original did, so every token copy times out at once/,
+    );
+    expect(byKey('timeouts.pingTimeout').message).toMatch(
+      /^negative: .*every node ping times out at once/,
+    );
+    expect(byKey('timeouts.globalTimeout')).toMatchObject({
+      pos: { line: lineOf(text, 'globalTimeout: 250s') },
+    });
+    expect(byKey('timeouts.globalTimeout').message).toMatch(
+      new RegExp(
+        `given twice \\(also as timeouts.global at line ${lineOf(text, 'global: 200s')}\\); this later one is used`,
+      ),
+    );
+    expect(byKey('timeouts.push_timeout').message).toMatch(/unknown timeout/);
+    // the later spelling also wins when it comes first in the alphabet
+    const reversed = load(valid('timeouts:\n  globalTimeout: 250s\n  global: 200s'));
+    expect(reversed.timeouts.globalMs).toBe(200_000);
   });
 
   it('V16: each stage timeout must fit within the global timeout', () => {
@@ -211,12 +233,18 @@ describe('config.md 8: principal, HTGETTOKENOPTS, keytab, UID', () => {
     ).toBe('/k/x.keytab');
   });
 
-  it('Q13 fix: no keytab source at all is an error-service', () => {
+  it('Q13 (decision 2): no keytab source at all keeps the relative <account>.keytab with a warning', () => {
     const text = valid().replace('keytabPath: /opt/keytabs\n', '');
-    expect(only(errors(load(text)))).toMatchObject({
-      severity: 'error-service',
-      keyPath: 'experiments.dune.roles.production.keytabPathOverride',
-    });
+    const config = load(text);
+    expect(errors(config)).toEqual([]);
+    expect(service(config, 'dune_production').keytabPath).toBe('myaccount.keytab');
+    const finding = only(
+      warnings(config).filter(
+        (f) => f.keyPath === 'experiments.dune.roles.production.keytabPathOverride',
+      ),
+    );
+    expect(finding.message).toMatch(/relative path "myaccount.keytab" is used/);
+    expect(finding.pos.line).toBe(lineOf(text, 'production:'));
   });
 
   it('check 21: desiredUIDOverride is used; absent means a DB lookup at run time', () => {
@@ -482,23 +510,36 @@ describe('config.md 8: notifications, retries, globals', () => {
     expect(config.global.disableNotifications).toBe(false);
   });
 
-  it('check 41: with notifications disabled by flag, missing mail settings are not errors', () => {
+  it('check 41 (decision 2): missing mail settings warn while notifications are on, and are silent when off', () => {
     const text = valid().replace(/email: .*\n/, '');
-    expect(
-      errors(load(text))
+    const mailWarnings = (config: ReturnType<typeof load>) =>
+      warnings(config)
+        .filter((f) => f.keyPath.startsWith('email.'))
         .map((f) => f.keyPath)
-        .sort(),
-    ).toEqual(['email.from', 'email.smtpHost', 'email.smtpPort']);
-    expect(errors(load(text, { flags: { notificationsDisabled: true } }))).toEqual([]);
+        .sort();
+    const enabled = load(text);
+    expect(errors(enabled)).toEqual([]);
+    expect(mailWarnings(enabled)).toEqual(['email.from', 'email.smtpHost', 'email.smtpPort']);
+    expect(warnings(enabled).find((f) => f.keyPath === 'email.smtpHost')?.message).toMatch(
+      /notification e-mail cannot be sent \(the original tried and failed\)/,
+    );
+    expect(mailWarnings(load(text, { flags: { notificationsDisabled: true } }))).toEqual([]);
   });
 
-  it('check 42 (fix): disableNotifications: "yes" is an error-global', () => {
-    const text = valid('disableNotifications: "yes"');
-    expect(only(errors(load(text)))).toMatchObject({
-      severity: 'error-global',
-      keyPath: 'disableNotifications',
-      pos: { line: lineOf(text, '"yes"') },
-    });
+  it('check 42 (decision 2): disableNotifications: "yes"/"on" is false, as the original, with a warning', () => {
+    for (const word of ['yes', 'on']) {
+      const text = valid(`disableNotifications: "${word}"`);
+      const config = load(text);
+      expect(errors(config)).toEqual([]);
+      expect(config.global.disableNotifications).toBe(false);
+      const finding = only(warnings(config).filter((f) => f.keyPath === 'disableNotifications'));
+      expect(finding.pos.line).toBe(lineOf(text, `"${word}"`));
+      expect(finding.message).toMatch(
+        /the original silently read this as false, and so does this run .*write true or false/,
+      );
+    }
+    const integer = load(valid('disableNotifications: 1'));
+    expect(integer.global.disableNotifications).toBe(true);
   });
 
   it('V38: Go-bool strings are accepted with a warning', () => {
@@ -507,17 +548,23 @@ describe('config.md 8: notifications, retries, globals', () => {
     expect(warnings(config).some((f) => f.keyPath === 'disableNotifications')).toBe(true);
   });
 
-  it('check 43: tokenGetterOverride getToken; invalid values are error-service (fix)', () => {
+  it('check 43 (decision 2): tokenGetterOverride getToken; invalid values warn and use storeAndGetToken', () => {
     expect(
       service(load(valid('', 'tokenGetterOverride: getToken')), 'dune_production').tokenGetter,
     ).toBe('getToken');
     expect(service(load(valid()), 'dune_production').tokenGetter).toBe('storeAndGetToken');
     for (const bad of ['InvalidType', '""', 'GetToken']) {
-      const finding = only(errors(load(valid('', `tokenGetterOverride: ${bad}`))));
-      expect(finding).toMatchObject({
-        severity: 'error-service',
-        keyPath: 'experiments.dune.roles.production.tokenGetterOverride',
-      });
+      const text = valid('', `tokenGetterOverride: ${bad}`);
+      const config = load(text);
+      expect(errors(config)).toEqual([]);
+      expect(service(config, 'dune_production').tokenGetter).toBe('storeAndGetToken');
+      const finding = only(
+        warnings(config).filter(
+          (f) => f.keyPath === 'experiments.dune.roles.production.tokenGetterOverride',
+        ),
+      );
+      expect(finding.pos.line).toBe(lineOf(text, 'tokenGetterOverride'));
+      expect(finding.message).toMatch(/storeAndGetToken is used, as the original did/);
     }
   });
 
@@ -541,7 +588,7 @@ describe('config.md 8: notifications, retries, globals', () => {
     ).toEqual({ numRetries: 2, retrySleepMs: 10_000 });
   });
 
-  it('check 46: JSON 3.0 → 3; 42.5 and a numeric retrySleep are errors (fix)', () => {
+  it('check 46 (decision 2): JSON 3.0 → 3; 42.5 → 0 and a numeric retrySleep → 0s with warnings; negative stays an error', () => {
     const json = (numRetries: string, retrySleep = '"1s"') =>
       `{"keytabPath": "/k", "kerberosPrincipalPattern": "{{.Account}}@R", "condorCollectorHost": "c1", "email": {"from": "a@example.org", "smtpHost": "h", "smtpPort": 25},
  "workerType": {"pushTokens": {"numRetries": ${numRetries}, "retrySleep": ${retrySleep}}},
@@ -550,13 +597,23 @@ describe('config.md 8: notifications, retries, globals', () => {
       numRetries: 3,
       retrySleepMs: 1000,
     });
-    expect(only(errors(load(json('42.5'), {}, 'managedTokens.json')))).toMatchObject({
-      keyPath: 'workerType.pushTokens.numRetries',
-      pos: { line: 2 },
-    });
+    const fractional = load(json('42.5'), {}, 'managedTokens.json');
+    expect(errors(fractional)).toEqual([]);
+    expect(fractional.retries.pushTokens).toEqual({ numRetries: 0, retrySleepMs: 1000 });
+    const retriesWarning = only(
+      warnings(fractional).filter((f) => f.keyPath === 'workerType.pushTokens.numRetries'),
+    );
+    expect(retriesWarning.pos.line).toBe(2);
+    expect(retriesWarning.message).toMatch(
+      /so 0 retries are used, as the original did \(got 42.5;/,
+    );
+    const sleepText = valid('workerType:\n  pushTokens: {numRetries: 1, retrySleep: 60}');
+    const numericSleep = load(sleepText);
+    expect(errors(numericSleep)).toEqual([]);
+    expect(numericSleep.retries.pushTokens).toEqual({ numRetries: 1, retrySleepMs: 0 });
     expect(
-      only(errors(load(valid('workerType:\n  pushTokens: {numRetries: 1, retrySleep: 60}')))),
-    ).toMatchObject({ keyPath: 'workerType.pushTokens.retrySleep' });
+      only(warnings(numericSleep).filter((f) => f.keyPath === 'workerType.pushTokens.retrySleep')),
+    ).toMatchObject({ pos: { line: lineOf(sleepText, 'retrySleep: 60') } });
     expect(
       only(errors(load(valid('workerType:\n  pushTokens: {numRetries: -1, retrySleep: 1s}')))),
     ).toMatchObject({ keyPath: 'workerType.pushTokens.numRetries' });
@@ -722,7 +779,7 @@ describe('config.md 8: notifications, retries, globals', () => {
 });
 
 describe('validation rules beyond the acceptance list', () => {
-  it('V2/Q39: keys equal after lower-casing are an error-global (YAML and JSON)', () => {
+  it('V2/Q39: keys equal after lower-casing are an error-global (YAML and JSON); YAML exact duplicates too', () => {
     const text = valid('keytabpath: /other');
     const finding = only(errors(load(text)));
     expect(finding).toMatchObject({
@@ -731,10 +788,31 @@ describe('validation rules beyond the acceptance list', () => {
       pos: { line: lineOf(text, 'keytabpath: /other'), col: 1 },
     });
     expect(finding.message).toContain('"keytabPath" at line 1');
-    const json = '{\n"a": 1,\n"a": 2\n}';
+    const json = '{\n"a": 1,\n"A": 2\n}';
     expect(
-      only(errors(load(json, {}, 'managedTokens.json')).filter((f) => f.keyPath === 'a')),
+      only(errors(load(json, {}, 'managedTokens.json')).filter((f) => f.keyPath === 'A')),
     ).toMatchObject({ severity: 'error-global', pos: { line: 3, col: 1 } });
+    const yamlTwice = valid('dbLocation: /a.db\ndbLocation: /b.db');
+    expect(only(errors(load(yamlTwice)).filter((f) => f.keyPath === 'dbLocation'))).toMatchObject({
+      severity: 'error-global',
+      pos: { line: lineOf(yamlTwice, '/b.db') },
+    });
+  });
+
+  it('Q39 (decision 2): a JSON key given twice with the same spelling: the last wins with a warning', () => {
+    const json =
+      '{"keytabPath": "/k", "kerberosPrincipalPattern": "{{.Account}}@R", "condorCollectorHost": "c1",\n' +
+      ' "dbLocation": "/first.db",\n' +
+      ' "dbLocation": "/second.db",\n' +
+      ' "experiments": {"dune": {"roles": {"production": {"account": "a", "destinationNodes": ["n"]}}}}}';
+    const config = load(json, {}, 'managedTokens.json');
+    expect(errors(config)).toEqual([]);
+    expect(config.global.dbLocation).toBe('/second.db');
+    const finding = only(warnings(config).filter((f) => f.keyPath === 'dbLocation'));
+    expect(finding.pos).toMatchObject({ line: 3, col: 2 });
+    expect(finding.message).toMatch(
+      /this later value is used as the original did \(first given at line 2\)/,
+    );
   });
 
   it('V1: unknown keys warn with a did-you-mean', () => {
@@ -755,14 +833,28 @@ describe('validation rules beyond the acceptance list', () => {
     ).toMatch(/move it under each role/);
   });
 
-  it('V8: a role key with "-" or "_" is an error-service; V7: an experiment with "." is error-global', () => {
+  it('V8: a role key with "-" or "_" is an error-service; V7: an experiment with "." skips its services only', () => {
     expect(only(errors(load(BASE + experiments(ROLE, 'dune', 'test_role'))))).toMatchObject({
       severity: 'error-service',
       keyPath: 'experiments.dune.roles.test_role',
     });
-    expect(errors(load(BASE + experiments(ROLE, '"foo.bar"'))).map((f) => f.severity)).toContain(
-      'error-global',
-    );
+    const text =
+      BASE +
+      'experiments:\n  "foo.bar":\n    emails: [a@example.org]\n    roles:\n      r1: {account: a, destinationNodes: [n]}\n      r2: {account: a, destinationNodes: [n]}\n  dune:\n    emails: [a@example.org]\n    roles:\n      production: {account: a, destinationNodes: [n]}\n';
+    const config = load(text);
+    expect(config.hasGlobalErrors).toBe(false);
+    expect(config.services.map((s) => s.name.configName)).toEqual(['dune_production']);
+    expect(config.skippedServices.map((s) => s.name.configName)).toEqual([
+      'foo.bar_r1',
+      'foo.bar_r2',
+    ]);
+    for (const skipped of config.skippedServices)
+      expect(only(skipped.findings)).toMatchObject({
+        severity: 'error-service',
+        keyPath: 'experiments.foo.bar',
+        service: skipped.name.configName,
+        pos: { line: lineOf(text, '"foo.bar"') },
+      });
   });
 
   it('V10/V11/Q27: missing account, empty nodes and bad host names are error-service', () => {

@@ -35,8 +35,8 @@ const RULES: readonly Rule[] = [
     rule: 'V13 port range',
     text: BASE.replace('smtpPort: 25', 'smtpPort: 70000') + experiments(),
     keyPath: 'email.smtpPort',
-    severity: 'error-global',
-    message: /out of range \(got 70000/,
+    severity: 'warning',
+    message: /out of range, so notification e-mail cannot be sent .*\(got 70000/,
   },
   {
     rule: 'V14 Slack URL not https',
@@ -117,8 +117,8 @@ const RULES: readonly Rule[] = [
     rule: 'V35 invalid experimentOverride',
     text: BASE + experiments().replace('    roles:', '    experimentOverride: "a.b"\n    roles:'),
     keyPath: 'experiments.dune.experimentOverride',
-    severity: 'error-global',
-    message: /invalid experiment name \(got "a.b"/,
+    severity: 'error-service',
+    message: /invalid experiment name, its services are skipped \(got "a.b"/,
   },
   {
     rule: 'V35 experimentOverride equal to its key',
@@ -139,22 +139,64 @@ const RULES: readonly Rule[] = [
     rule: 'V12 admin address',
     text: BASE + 'notifications: {admin_email: [ok@example.org, broken]}\n' + experiments(),
     keyPath: 'notifications.admin_email',
-    severity: 'error-global',
-    message: /not an e-mail address \(got "broken"/,
+    severity: 'warning',
+    message: /not an e-mail address, so the admin e-mail to it fails \(got "broken"/,
   },
   {
-    rule: 'V3 string where a list is expected',
+    rule: 'V3 mapping where a list is expected: read as [] (warning) ...',
+    text: BASE + experiments('account: a\n        destinationNodes: {a: 1}'),
+    keyPath: 'experiments.dune.roles.production.destinationNodes',
+    severity: 'warning',
+    message:
+      /wrong type, read as an empty list as the original did \(got a mapping; expected a list of strings\)/,
+  },
+  {
+    rule: '... which leaves the service without nodes (error-service)',
     text: BASE + experiments('account: a\n        destinationNodes: {a: 1}'),
     keyPath: 'experiments.dune.roles.production.destinationNodes',
     severity: 'error-service',
-    message: /got a mapping; expected a list of strings/,
+    message: /missing or empty; nothing would be pushed/,
   },
   {
-    rule: 'V3 list where a string is expected (role)',
+    rule: 'V3 list where a string is expected (role): read as "" (warning) ...',
+    text: BASE + experiments('account: [a, b]\n        destinationNodes: [n]'),
+    keyPath: 'experiments.dune.roles.production.account',
+    severity: 'warning',
+    message: /wrong type, read as "" as the original did \(got a list; expected a string\)/,
+  },
+  {
+    rule: '... which leaves the service without an account (error-service)',
     text: BASE + experiments('account: [a, b]\n        destinationNodes: [n]'),
     keyPath: 'experiments.dune.roles.production.account',
     severity: 'error-service',
-    message: /expected a string/,
+    message: /missing \(expected the Unix account/,
+  },
+  {
+    rule: 'V3 mapping where a mapping of timeouts is expected: defaults kept',
+    text: BASE + 'timeouts: 30s\n' + experiments(),
+    keyPath: 'timeouts',
+    severity: 'warning',
+    message: /read as an empty mapping as the original did/,
+  },
+  {
+    rule: 'V3 string UID: read as the number (warning)',
+    text:
+      BASE +
+      experiments('account: a\n        destinationNodes: [n]\n        desiredUIDOverride: "12345"'),
+    keyPath: 'experiments.dune.roles.production.desiredUIDOverride',
+    severity: 'warning',
+    message: /not an integer; read as 12345 as the original did/,
+  },
+  {
+    rule: 'V18 UID out of range (error-service)',
+    text:
+      BASE +
+      experiments(
+        'account: a\n        destinationNodes: [n]\n        desiredUIDOverride: 4294967296',
+      ),
+    keyPath: 'experiments.dune.roles.production.desiredUIDOverride',
+    severity: 'error-service',
+    message: /the original would push to UID 0 \(got 4294967296/,
   },
   {
     rule: 'V20 no principal source',
@@ -207,16 +249,31 @@ describe('validation rules (config.md 6.2)', () => {
 describe('only the running executable refuses its own keys', () => {
   it('a bad ferry.port stops refresh-uids-from-ferry but only warns token-push', () => {
     const text = BASE + 'ferry: {port: "x"}\nerrorCountToSendMessage: -1\n' + experiments();
+    const severities = (config: ReturnType<typeof load>, keyPath: string) =>
+      config.findings.filter((f) => f.keyPath === keyPath).map((f) => f.severity);
     const tp = load(text, { executable: 'token-push' });
-    expect(tp.findings.find((f) => f.keyPath === 'ferry.port')?.severity).toBe('warning');
-    expect(tp.findings.find((f) => f.keyPath === 'errorCountToSendMessage')?.severity).toBe(
-      'error-global',
-    );
+    expect(severities(tp, 'ferry.port')).toEqual(['warning']);
+    expect(severities(tp, 'errorCountToSendMessage')).toEqual(['warning']);
+    expect(tp.global.errorCountToSendMessage).toBe(0);
     const ruf = load(text, { executable: 'refresh-uids-from-ferry' });
-    expect(ruf.findings.find((f) => f.keyPath === 'ferry.port')?.severity).toBe('error-global');
-    expect(ruf.findings.find((f) => f.keyPath === 'errorCountToSendMessage')?.severity).toBe(
-      'warning',
-    );
+    // "x" is read as 0 like the original (warning); port 0 makes every FERRY request fail (error)
+    expect(severities(ruf, 'ferry.port').sort()).toEqual(['error-global', 'warning']);
+    expect(severities(ruf, 'errorCountToSendMessage')).toEqual(['warning']);
+  });
+
+  it('Go-style integer strings are read as the original read them', () => {
+    const port = (value: string) =>
+      load(BASE + `ferry: {port: ${value}}\n` + experiments()).global.ferry.port;
+    expect(port('"8445"')).toBe(8445);
+    expect(port('"0x20FD"')).toBe(8445);
+    expect(port('"020375"')).toBe(8445);
+    expect(port('"8_445"')).toBe(8445);
+    expect(port('"8445.00"')).toBe(8445);
+    expect(port('8445.9')).toBe(8445);
+    expect(port('true')).toBe(1);
+    expect(port('"8445."')).toBe(0);
+    expect(port('"84 45"')).toBe(0);
+    expect(port('[1]')).toBe(0);
   });
 });
 
