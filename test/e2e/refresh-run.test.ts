@@ -167,6 +167,13 @@ describe('timeouts', () => {
     expect(w.ferry.requests).toHaveLength(0);
     expect(w.uids()).toBeUndefined();
   });
+
+  it('check 6: an unparsable ferryRequestTimeout → warning, default kept, run succeeds', async () => {
+    const r = await w.run(['-c', w.writeConfig({ timeouts: { ferryRequestTimeout: 'abc' } })]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(readLog(w.debugFile)).toMatch(/level=warning.*ferryRequestTimeout.*default 30s/);
+    expect(w.uids()).toEqual({ dunepro: 10001, mu2epro: 10002, sbndpro: 10003 });
+  });
 });
 
 describe('test mode', () => {

@@ -128,9 +128,9 @@ async function queryOne(
   opts: FerryQueryOptions,
 ): Promise<AccountResult> {
   const started = performance.now();
-  const deadline = AbortSignal.any([opts.signal, AbortSignal.timeout(opts.requestTimeoutMs)]);
+  const deadline = requestDeadline(opts.signal, opts.requestTimeoutMs);
   try {
-    const answer = await transport.get(url, deadline);
+    const answer = await transport.get(url, deadline.signal);
     const outcome = uidFromBody(answer.body);
     if (!outcome.ok) {
       return { account, ok: false, error: `${outcome.error} (HTTP status ${answer.status})` };
@@ -143,7 +143,32 @@ async function queryOne(
     };
   } catch (err) {
     return { account, ok: false, error: err instanceof Error ? err.message : String(err) };
+  } finally {
+    deadline.dispose();
   }
+}
+
+/**
+ * The run's signal plus a per-request timer. A plain timer held here, not AbortSignal.timeout
+ * inside AbortSignal.any: on Node 20 the composed timeout signal can be garbage-collected before
+ * it fires, and the deadline is silently lost.
+ */
+function requestDeadline(run: AbortSignal, ms: number): { signal: AbortSignal; dispose(): void } {
+  const controller = new AbortController();
+  const onRunAbort = (): void => controller.abort(run.reason);
+  if (run.aborted) controller.abort(run.reason);
+  else run.addEventListener('abort', onRunAbort, { once: true });
+  const timer = setTimeout(
+    () => controller.abort(new DOMException('deadline exceeded', 'TimeoutError')),
+    ms,
+  );
+  return {
+    signal: controller.signal,
+    dispose() {
+      clearTimeout(timer);
+      run.removeEventListener('abort', onRunAbort);
+    },
+  };
 }
 
 /** Results in the order of `accounts` (duplicates queried twice, as the original). */
