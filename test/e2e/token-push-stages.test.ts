@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
+import Database from 'better-sqlite3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   createWorld,
@@ -86,6 +87,13 @@ describe('store-and-get-token path', () => {
     const first = await run(services, { name: 'override' });
     expect(first.result.code, first.result.stderr).toBe(0);
     expect(first.log).toContain('Successes: dune-2_production, dune_production');
+    const db = new Database(first.dbFile, { readonly: true });
+    try {
+      const names = db.prepare('SELECT name FROM services ORDER BY name').pluck().all();
+      expect(names).toEqual(['dune-2_production', 'dune_production']);
+    } finally {
+      db.close();
+    }
     const calls = storerCalls();
     expect(calls.map((c) => c.argv)).toEqual([['dune_production'], ['dune_production']]);
     const [a, b] = calls;
@@ -376,5 +384,74 @@ describe('vault server and htgettoken options', () => {
     expect(a && b && (a.tEnd <= b.tStart || b.tEnd <= a.tStart)).toBe(true);
     expect(landedOnNodes(services[0]?.uid ?? 0, 'dune_production')).toBe(true);
     expect(landedOnNodes(services[1]?.uid ?? 0, 'mu2e_production')).toBe(true);
+  });
+
+  it('a parent HTGETTOKENOPTS without the credkey gets it appended; minTokenLifetime is then ignored (checks 19, 9.16)', async () => {
+    const cfg = writeTokenPushConfig(world, [dune()], {
+      name: 'htgopts',
+      top: { minTokenLifetime: '3d' },
+    });
+    const env = { ...world.env, HTGETTOKENOPTS: '--vaulttokenttl=6d' };
+    const result = await world.run(tokenPushArgv(cfg.file), { env, timeoutMs: 120_000 });
+    expect(result.code, result.stderr).toBe(0);
+    expect(storerCalls()[0]?.env['HTGETTOKENOPTS']).toBe(
+      `--vaulttokenttl=6d --credkey=${PRINCIPAL('dunepro')}`,
+    );
+  });
+});
+
+describe('schedd discovery cache and empty collectors', () => {
+  it('asks condor_status once per (collector, constraint) (check 31, Q9 fix)', async () => {
+    world.doubles.set({
+      statusAds: {
+        [`${COLLECTOR}|A =?= true`]: [{ Name: 'schedd-a.test' }],
+        [`${COLLECTOR}|B =?= true`]: [{ Name: 'schedd-b.test' }],
+      },
+    });
+    const services: E2eService[] = [
+      dune({ condorScheddConstraintOverride: 'A =?= true' }),
+      {
+        experiment: 'mu2e',
+        role: 'production',
+        account: 'mu2epro',
+        uid: nextUid(),
+        extra: { condorScheddConstraintOverride: 'B =?= true' },
+      },
+      {
+        experiment: 'dune-2',
+        experimentOverride: 'dune',
+        role: 'production',
+        account: 'dunepro',
+        uid: nextUid(),
+        extra: { condorScheddConstraintOverride: 'A =?= true' },
+      },
+    ];
+    const out = await run(services, { name: 'constraints' });
+    expect(out.result.code, out.result.stderr).toBe(0);
+    const queries = world.doubles
+      .calls('condor_status')
+      .map((c) => c.argv[3])
+      .sort();
+    expect(queries).toEqual(['A =?= true', 'B =?= true']);
+    const byService = Object.fromEntries(
+      storerCalls().map((c) => [`${c.argv[0]}`, c.env['_condor_CREDD_HOST']]),
+    );
+    expect(byService).toEqual({
+      dune_production: 'schedd-a.test',
+      mu2e_production: 'schedd-b.test',
+    });
+  });
+
+  it('a collector answering with zero schedds fails the store stage with a clear message (check 38, Q10 fix)', async () => {
+    world.doubles.set({ statusAds: { [COLLECTOR]: [] } });
+    const s = dune();
+    const out = await run([s], { name: 'no-schedds' });
+    expect(out.result.code).toBe(0);
+    expect(storerCalls()).toEqual([]);
+    expect(out.debug).toContain(
+      `Could not store and get vault tokens; no schedds were found for this service on collector ${COLLECTOR}`,
+    );
+    expect(out.log).toContain('Failures: dune_production');
+    expect(nothingOnNodes(s.uid)).toBe(true);
   });
 });
