@@ -155,6 +155,29 @@ describe('successful runs', () => {
   });
 });
 
+describe('command line (checks 1, 3, 4)', () => {
+  it('check 1: --version prints the version line, exit 0, no DB file', async () => {
+    const r = await w.run(['--version', '-c', w.writeConfig()]);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toMatch(/^Managed tokens library version \S+, build \S+/);
+    expect(w.uids()).toBeUndefined();
+    expect(w.ferry.requests).toHaveLength(0);
+  });
+
+  it('check 3: a missing config file → the fatal line on stdout, exit 1', async () => {
+    const r = await w.run(['-c', '/nonexistent.yml']);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain('Fatal error setting up configuration.  Exiting now');
+  });
+
+  it('check 4: an unknown flag and --help both exit 2', async () => {
+    const bogus = await w.run(['--bogus']);
+    expect(bogus.code).toBe(2);
+    expect(bogus.stdout + bogus.stderr).toMatch(/bogus/);
+    expect((await w.run(['--help'])).code).toBe(2);
+  });
+});
+
 describe('timeouts', () => {
   it('check 5: ferryRequestTimeout + dbTimeout above globalTimeout → exit 1 before any request', async () => {
     const r = await w.run([
