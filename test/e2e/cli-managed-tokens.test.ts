@@ -40,7 +40,10 @@ describe('managed-tokens check-config', () => {
 
   it('an error-global finding: exit 1, one line per finding with file:line:col and key', async () => {
     const s = fresh();
-    const cfg = s.write('cfg.yml', tokenPushConfig(s, { extra: 'timeouts:\n  pingTimeout: 10\n' }));
+    const cfg = s.write(
+      'cfg.yml',
+      tokenPushConfig(s, { extra: 'timeouts:\n  globalTimeout: 100s\n' }),
+    );
     const res = await s.run([
       BIN.managedTokens,
       'check-config',
@@ -49,8 +52,27 @@ describe('managed-tokens check-config', () => {
       '--executable=token-push',
     ]);
     expect(res.code).toBe(1);
-    expect(res.stdout).toMatch(/cfg\.yml:\d+:\d+: timeouts\.pingTimeout: error: /);
+    expect(res.stdout).toMatch(
+      /cfg\.yml:\d+:\d+: timeouts\.globalTimeout: error: token-push: component timeouts exceed/,
+    );
     expect(res.stdout).toMatch(/cfg\.yml: 1 error, \d+ warnings?\n$/);
+  });
+
+  it('warnings alone (a value the original misread): every one is printed, exit 0 with the OK summary', async () => {
+    const s = fresh();
+    const cfg = s.write('cfg.yml', tokenPushConfig(s, { extra: 'timeouts:\n  pingTimeout: 10\n' }));
+    const res = await s.run([
+      BIN.managedTokens,
+      'check-config',
+      '-c',
+      cfg,
+      '--executable=token-push',
+    ]);
+    expect(res.code).toBe(0);
+    expect(res.stdout).toMatch(
+      /cfg\.yml:\d+:\d+: timeouts\.pingTimeout: warning: not a Go duration, so the default 10s is used, as the original did/,
+    );
+    expect(res.stdout).toMatch(/cfg\.yml: OK: 2 services, 2 distinct nodes, \d+ warnings?\n$/);
   });
 
   it('checks both executables by default (a token-push-only file fails for refresh: no ferry settings)', async () => {

@@ -358,17 +358,19 @@ describe('check 12-15: timeouts', () => {
     expect(res.code).toBe(0);
   });
 
-  it('14. an unparsable timeout is refused naming the key (config.md Q7 fix; the original warned)', async () => {
+  it('14. an unparsable timeout: warning naming key and line, 60 s default kept, run continues (decision 2)', async () => {
     const s = fresh();
     const cfg = s.write(
       'cfg.yml',
       tokenPushConfig(s, { extra: 'timeouts:\n  vaultStorerTimeout: "60ssss"\n' }),
     );
-    const res = await s.run([BIN.tokenPush, '-c', cfg]);
-    expect(res.code).toBe(1);
-    expect(res.stderr).toMatch(/cfg\.yml:\d+:\d+: timeouts\.vaultStorerTimeout/);
-    expect(res.stdout).toBe('Fatal error setting up configuration.  Exiting now\n');
-    expect(s.calls()).toEqual([]);
+    const res = await s.run([BIN.tokenPush, '-c', cfg, '-t']);
+    expect(res.stderr).toMatch(
+      /level=warning msg="[^"]*cfg\.yml:\d+:\d+: timeouts\.vaultStorerTimeout: not a Go duration, so the default 60s is used, as the original did/,
+    );
+    expect(res.stdout).not.toContain('Fatal error setting up configuration');
+    expect(selectedServices(res.stderr)).toBe('dune_production, mu2e_production');
+    expect(res.code).toBe(0);
   });
 
   it('15. ferryRequestTimeout is ignored by token-push', async () => {
