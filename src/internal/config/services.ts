@@ -312,17 +312,10 @@ export function prepareServiceDefaults(
       'not set, so rsync gets no options unless a role sets fileCopierOptionsOverride (the original never applied "--perms --chmod=u=r,go=" either)',
     );
   }
-  const collector = readString(scope, root, '', 'condorCollectorHost');
-  if (collector !== undefined) checkCollectors(scope, collector);
-  const credd = readString(scope, root, '', 'condorCreddHost');
-  if (credd !== undefined && credd.value !== '' && !isHostPort(credd.value)) {
-    report(
-      scope,
-      credd.pos,
-      credd.path,
-      `not a host name (got ${JSON.stringify(credd.value)}; expected e.g. credd01.example.org)`,
-    );
-  }
+  // condorCollectorHost and condorCreddHost are checked per store-mode service that uses them: a bad
+  // host fails those services (as in the original), not the whole run.
+  readString(scope, root, '', 'condorCollectorHost');
+  readString(scope, root, '', 'condorCreddHost');
   const vault = readString(scope, root, '', 'vaultServer');
   if (vault !== undefined) checkVaultServer(scope, vault);
   const keytab = readString(scope, root, '', 'keytabPath');
@@ -645,9 +638,12 @@ export function resolveService(
   const collectorSource =
     collectorOverride ??
     readString({ ...scope, findings: silent }, root, '', 'condorCollectorHost');
+  // The global value is only checked where it is used: an override, or a store-mode service.
+  const checkCollectorSource =
+    collectorOverride !== undefined || tokenGetter === 'storeAndGetToken';
   const collectorHosts =
-    collectorOverride !== undefined
-      ? checkCollectors(scope, collectorOverride)
+    collectorSource !== undefined && checkCollectorSource
+      ? checkCollectors(scope, collectorSource)
       : splitCollectors(collectorSource?.value ?? '');
   if (tokenGetter === 'storeAndGetToken' && collectorHosts.length === 0) {
     fail(
@@ -676,7 +672,15 @@ export function resolveService(
     else creddHost = creddOverride.value;
   } else {
     const creddGlobal = readString({ ...scope, findings: silent }, root, '', 'condorCreddHost');
-    if (creddGlobal !== undefined && creddGlobal.value !== '') creddHost = creddGlobal.value;
+    if (creddGlobal !== undefined && creddGlobal.value !== '') {
+      if (tokenGetter === 'storeAndGetToken' && !isHostPort(creddGlobal.value))
+        fail(
+          creddGlobal.pos,
+          creddGlobal.path,
+          `not a host name, so this service is skipped (got ${JSON.stringify(creddGlobal.value)}; expected e.g. credd01.example.org)`,
+        );
+      else creddHost = creddGlobal.value;
+    }
   }
   const constraint = overridable('condorScheddConstraint');
   const scheddConstraint =

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import type { Severity } from '../../../src/internal/config/index.js';
-import { BASE, experiments, load } from './helpers.js';
+import { BASE, experiments, load, only } from './helpers.js';
 
 const ROLE = 'account: myaccount\n        destinationNodes: [node1]';
 const withRole = (extra: string): string => `${ROLE}\n        ${extra}`;
@@ -283,5 +283,58 @@ describe('did-you-mean for timeouts', () => {
     expect(config.findings.find((f) => f.keyPath === 'timeouts.pushTimout')?.message).toBe(
       'unknown timeout, ignored; did you mean "pushTimeout"?',
     );
+  });
+});
+
+describe('global hosts fail only the services that use them (decision 2)', () => {
+  const twoServices = (top: string) =>
+    BASE.replace('condorCollectorHost: c1\n', '') +
+    top +
+    'experiments:\n  dune:\n    emails: [a@example.org]\n    roles:\n      production: {account: a, destinationNodes: [n]}\n      getter: {account: b, destinationNodes: [n], tokenGetterOverride: getToken}\n';
+
+  it.each([
+    [
+      'condorCreddHost',
+      'condorCollectorHost: c1\ncondorCreddHost: "credd host"\n',
+      /not a host name, so this service is skipped/,
+    ],
+    [
+      'condorCollectorHost',
+      'condorCollectorHost: "c1, -oops"\n',
+      /not a host\[:port\] \(got "-oops"/,
+    ],
+  ])(
+    'a bad global %s skips store-mode services; the run and getToken services go on',
+    (key, top, message) => {
+      const text = twoServices(top);
+      const config = load(text);
+      expect(config.hasGlobalErrors).toBe(false);
+      expect(config.services.map((s) => s.name.configName)).toEqual(['dune_getter']);
+      const skipped = only(config.skippedServices);
+      expect(skipped.name.configName).toBe('dune_production');
+      const finding = only(skipped.findings);
+      expect(finding).toMatchObject({
+        severity: 'error-service',
+        keyPath: key,
+        pos: { line: text.split('\n').findIndex((l) => l.startsWith(`${key}:`)) + 1 },
+      });
+      expect(finding.message).toMatch(message);
+    },
+  );
+});
+
+describe('errorCountToSendMessage is read as the original read it (decision 2)', () => {
+  it.each([
+    ['"3"', 3],
+    ['2.7', 2],
+    ['true', 1],
+    ['"three"', 0],
+  ])('%s → %i with a warning', (value, expected) => {
+    const config = load(BASE + `errorCountToSendMessage: ${value}\n` + experiments());
+    expect(config.global.errorCountToSendMessage).toBe(expected);
+    expect(config.hasGlobalErrors).toBe(false);
+    expect(
+      only(config.findings.filter((f) => f.keyPath === 'errorCountToSendMessage')),
+    ).toMatchObject({ severity: 'warning', pos: { line: BASE.split('\n').length } });
   });
 });
