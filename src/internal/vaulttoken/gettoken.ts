@@ -141,6 +141,9 @@ export async function getToken(req: GetTokenRequest): Promise<GetTokenResult> {
     }
     if (previous === undefined || !previous.equals(fetched ?? Buffer.alloc(0))) {
       await writeFileAtomic(stored, `${check.token}\n`);
+    } else {
+      // Still valid and unchanged: only make sure a file written by older tools is private (Q3).
+      await fs.chmod(stored, 0o600).catch(() => undefined);
     }
     return { ok: true, storedAt: stored, durationMs, warnings };
   } catch (err) {
