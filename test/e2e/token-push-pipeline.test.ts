@@ -27,7 +27,7 @@ beforeAll(async () => {
     nodes: 3,
     services: SERVICES.map((s) => ({ name: `${s.experiment}_${s.role}`, account: s.account })),
     doubles: { statusAds: { [COLLECTOR]: [{ MyType: 'Scheduler', Name: SCHEDD }] } },
-    receivers: { smtp: true },
+    receivers: { smtp: true, pushgateway: true },
   });
 }, 180_000);
 
@@ -134,6 +134,48 @@ describe('token-push, 3 services x 3 nodes', () => {
       }
     } finally {
       await down.heal();
+    }
+  });
+
+  it('delivers notifications before pushing metrics, so the notification metrics reach the pushgateway (Q2 fix, check 60)', async () => {
+    const smtp = world.smtp;
+    const gateway = world.pushgateway;
+    if (!smtp || !gateway) throw new Error('world lacks SMTP or pushgateway');
+    world.doubles.setTool('condor_vault_storer', {
+      rules: [{ service: 'mu2e_production', mode: 'authneeded' }],
+    });
+    try {
+      const uids = SERVICES.map((s) => ({ ...s, uid: s.uid + 200 }));
+      const cfg = writeTokenPushConfig(world, uids, {
+        name: 'metrics',
+        top: {
+          disableNotifications: false,
+          email: { from: 'managed-tokens@example.com', smtpHost: smtp.host, smtpPort: smtp.port },
+          notifications: { admin_email: 'admin@example.com' },
+          prometheus: { host: gateway.url },
+        },
+      });
+      const result = await world.run(tokenPushArgv(cfg.file), { timeoutMs: 120_000 });
+      expect(result.code, result.stderr).toBe(0);
+      const samples = await gateway.samples('managed_tokens_');
+      const byName = (name: string) => samples.filter((x) => x.name === name);
+      const failed = byName('managed_tokens_failed_services_push_count');
+      expect(failed.map((x) => [x.value, x.labels['job'], x.labels['executable']])).toEqual([
+        [1, 'managed_tokens', 'token-push'],
+      ]);
+      const adminSent = byName('managed_tokens_admin_error_email_last_sent_timestamp');
+      expect(adminSent.some((x) => x.labels['success'] === 'true')).toBe(true);
+      expect(
+        byName('managed_tokens_failed_vault_token_store_count').map((x) => x.labels['service']),
+      ).toEqual(['mu2e_production']);
+      expect(
+        byName('managed_tokens_last_token_push_timestamp')
+          .map((x) => x.labels['service'])
+          .sort(),
+      ).toEqual(expect.arrayContaining(['dune_production', 'nova_production']));
+    } finally {
+      world.doubles.reset();
+      world.doubles.set({ statusAds: { [COLLECTOR]: [{ MyType: 'Scheduler', Name: SCHEDD }] } });
     }
   });
 });
