@@ -29,7 +29,13 @@ import {
 } from '../vaulttoken/index.js';
 import { noopTracing, type SpanAttributes, type SpanHandle, type Tracing } from '../tracing/api.js';
 import { deadlineSignal } from './command.js';
-import type { AssembledService, PipelineInput, RunReport, ServicePushReport } from './types.js';
+import type {
+  AssembledService,
+  Getter,
+  PipelineInput,
+  RunReport,
+  ServicePushReport,
+} from './types.js';
 
 const KERBEROS_FAILED = 'Could not obtain and verify kerberos ticket';
 const KERBEROS_TIMEOUT = 'Timeout error';
@@ -180,22 +186,36 @@ class PipelineRun {
     const vault = await this.vaultServer(settings);
     if (!vault.ok) return skip(vault.error);
 
-    if (settings.tokenGetter === 'getToken') {
-      return {
-        settings,
-        name,
-        log,
-        cache,
-        desiredUID: uid.uid,
-        vaultServer: vault.vaultServer,
-        getter: { kind: 'getToken' },
-      };
+    const getter = await this.tokenGetter(settings, discovery);
+    if (!getter.ok) return skip(getter.error);
+    if (getter.getter.kind === 'storeAndGetToken') {
+      log.debug(
+        { collector: getter.getter.collector, schedds: getter.getter.schedds },
+        'Found schedds',
+      );
     }
+    return {
+      settings,
+      name,
+      log,
+      cache,
+      desiredUID: uid.uid,
+      vaultServer: vault.vaultServer,
+      getter: getter.getter,
+    };
+  }
+
+  /** 3.5 step 7 and 3.5.4: how the service gets its token, and from which credds. */
+  private async tokenGetter(
+    settings: ServiceSettings,
+    discovery: ScheddDiscovery,
+  ): Promise<{ ok: true; getter: Getter } | { ok: false; error: string }> {
+    if (settings.tokenGetter === 'getToken') return { ok: true, getter: { kind: 'getToken' } };
     const [firstCollector] = settings.collectorHosts;
-    if (firstCollector === undefined) return skip('no collector hosts found');
+    if (firstCollector === undefined) return { ok: false, error: 'no collector hosts found' };
     if (settings.creddHost !== undefined) {
       return {
-        ...{ settings, name, log, cache, desiredUID: uid.uid, vaultServer: vault.vaultServer },
+        ok: true,
         getter: {
           kind: 'storeAndGetToken',
           collector: firstCollector,
@@ -204,10 +224,9 @@ class PipelineRun {
       };
     }
     const found = await discovery.discover(settings.collectorHosts, settings.scheddConstraint);
-    if (!found.ok) return skip(found.error);
-    log.debug({ collector: found.collector, schedds: found.schedds }, 'Found schedds');
+    if (!found.ok) return found;
     return {
-      ...{ settings, name, log, cache, desiredUID: uid.uid, vaultServer: vault.vaultServer },
+      ok: true,
       getter: { kind: 'storeAndGetToken', collector: found.collector, schedds: found.schedds },
     };
   }
