@@ -424,7 +424,7 @@ class PipelineRun {
             const detail = r.failure.kind === 'failed' ? r.failure.error : r.failure.kind;
             s.log.error({ schedd: r.schedd, err: detail }, 'Could not store vault token');
           }
-          for (const line of r.ok ? [] : r.log) s.log.warn(line);
+          for (const line of r.log) s.log.warn({ schedd: r.schedd }, line);
         },
       });
       if (!result.ok) {

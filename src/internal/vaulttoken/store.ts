@@ -55,6 +55,8 @@ export type ScheddResult =
       readonly ok: true;
       readonly durationMs: number;
       readonly stored: boolean;
+      /** Problems with the file choreography that did not fail the store (e.g. a restore). */
+      readonly log: string[];
     }
   | {
       readonly schedd: string;
@@ -151,14 +153,14 @@ async function storeInSchedd(req: StoreRequest, schedd: string): Promise<ScheddR
     const written = await readIfExists(condorLocation);
     if (written === undefined) {
       // The storer judged the staged token still good or had nothing to write (ok-notoken).
-      return { schedd, ok: true, durationMs, stored: false };
+      return { schedd, ok: true, durationMs, stored: false, log };
     }
     const check = checkVaultToken(written);
     if (!check.ok) return fail({ kind: 'malformedToken', reason: check.reason });
     if (staged === undefined || !staged.equals(written))
       await writeFileAtomic(stored, `${check.token}\n`);
     else await fs.chmod(stored, 0o600).catch(() => undefined);
-    return { schedd, ok: true, durationMs, stored: true };
+    return { schedd, ok: true, durationMs, stored: true, log };
   } catch (err) {
     return fail({ kind: 'failed', error: (err as Error).message });
   } finally {
