@@ -139,11 +139,14 @@ describe('push stage', () => {
       const toBad = attempts().filter((a) => (a.at(-1) ?? '').startsWith(`dunepro@${bad.name}:`));
       const count = (suffix: string): number =>
         toBad.filter((a) => a.at(-1)?.endsWith(suffix)).length;
-      expect(count(`:/tmp/vt_u${out.s.uid}`)).toBe(3);
-      expect(count(`-dune_production`)).toBe(3);
-      expect(count(`default_role_dune_${out.s.uid}`)).toBe(1);
-      expect(out.debug).toContain(
-        `Error pushing vault tokens to destination node ${bad.name}: rsync command failed: exit status 255`,
+      expect(count(`:/tmp/vt_u${out.s.uid}`), out.debug).toBe(3);
+      expect(count(`-dune_production`), out.debug).toBe(3);
+      expect(count(`default_role_dune_${out.s.uid}`), out.debug).toBe(1);
+      // ssh ends a refused login with 255; under load the connection may end earlier (12)
+      expect(out.debug).toMatch(
+        new RegExp(
+          `Error pushing vault tokens to destination node ${bad.name.replace(/\./g, '\\.')}: rsync command failed: exit status (255|12)`,
+        ),
       );
       expect(out.log).toContain('Failures: dune_production');
     } finally {
