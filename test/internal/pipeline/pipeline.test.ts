@@ -37,7 +37,7 @@ mkdir "$STATE/active-$svc" 2>/dev/null || echo "OVERLAP $svc" >> "$STATE/problem
 mkdir "$STATE/running-$$"; ls -d "$STATE"/running-* | wc -l >> "$STATE/concurrency"
 staged=$(cat "$loc" 2>/dev/null || true)
 if [ -n "$staged" ]; then owner=\${staged#hvs.}; owner=\${owner%%.*}; [ "$owner" = "$svc" ] || echo "WRONG $owner staged for $svc" >> "$STATE/problems"; fi
-sleep 0.4
+sleep 0.8
 printf 'hvs.%s.%s\\n' "$svc" "$RANDOM$RANDOM" > "$loc"
 rmdir "$STATE/running-$$" "$STATE/active-$svc"
 `;
