@@ -225,7 +225,15 @@ describe('push stage', () => {
     const out = await run(
       {},
       'kinit-timeout',
-      { timeouts: { globalTimeout: '60s', kerberosTimeout: '2s', vaultStorerTimeout: '20s', pingTimeout: '5s', pushTimeout: '10s' } },
+      {
+        timeouts: {
+          globalTimeout: '60s',
+          kerberosTimeout: '2s',
+          vaultStorerTimeout: '20s',
+          pingTimeout: '5s',
+          pushTimeout: '10s',
+        },
+      },
       { SHIM_KINIT_SLEEP: '30' },
     );
     expect(out.result.code).toBe(0);

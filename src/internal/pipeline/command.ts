@@ -77,10 +77,13 @@ export function deadlineSignal(parent: AbortSignal, ms: number): AbortSignal {
     clearTimeout(timer);
     controller.abort(parent.reason);
   };
-  const timer = setTimeout(() => {
-    parent.removeEventListener('abort', onParentAbort);
-    controller.abort(new Error(`deadline of ${ms} ms exceeded`));
-  }, Math.max(0, ms));
+  const timer = setTimeout(
+    () => {
+      parent.removeEventListener('abort', onParentAbort);
+      controller.abort(new Error(`deadline of ${ms} ms exceeded`));
+    },
+    Math.max(0, ms),
+  );
   timer.unref();
   // One listener per stage deadline on the run's global signal is expected, not a leak.
   setMaxListeners(0, parent);
