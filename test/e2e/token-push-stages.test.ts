@@ -219,6 +219,39 @@ describe('store-and-get-token path', () => {
   });
 });
 
+describe('known gap', () => {
+  // external-tools.md 9.20, second half. The held grandchild leaves the storer's process group
+  // (setsid), so killing the group does not reach it. Needs src/internal/exec to kill the child's
+  // descendants (found via /proc before the kill). it.fails: flips to a failure once exec is fixed.
+  it.fails(
+    'KNOWN GAP (exec): a grandchild that escaped the storer process group is not killed',
+    async () => {
+      world.doubles.setTool('condor_vault_storer', 'hang-hold');
+      const out = await run([dune()], {
+        name: 'hang-held',
+        top: {
+          timeouts: {
+            globalTimeout: '60s',
+            kerberosTimeout: '10s',
+            vaultStorerTimeout: '3s',
+            pingTimeout: '5s',
+            pushTimeout: '10s',
+          },
+        },
+      });
+      expect(out.result.code).toBe(0);
+      const held = readFileSync(path.join(world.doubles.stateDir, 'held.pids'), 'utf8')
+        .trim()
+        .split('\n');
+      expect(held.length).toBeGreaterThan(0);
+      for (const line of held) {
+        const pid = Number(line.split(' ')[0]);
+        expect(existsSync(`/proc/${pid}`), `held grandchild ${pid} still running`).toBe(false);
+      }
+    },
+  );
+});
+
 describe('get-token path', () => {
   it('htgettoken argv and environment, no condor_status, stored 0600 and pushed (checks 39, 40, 9.21-9.23)', async () => {
     const s = dune({ tokenGetterOverride: 'getToken' });
