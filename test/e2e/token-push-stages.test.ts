@@ -364,6 +364,33 @@ describe('kerberos, modes and setup failures', () => {
   });
 });
 
+describe('service selection', () => {
+  it('-s runs one service, -e every role of one experiment and wins over -s (checks 9, 10)', async () => {
+    const d = dune();
+    const m: E2eService = {
+      experiment: 'mu2e',
+      role: 'production',
+      account: 'mu2epro',
+      uid: nextUid(),
+    };
+    const only = await run([d, m], { name: 'select-s', flags: ['-s', 'mu2e_production'] });
+    expect(only.result.code, only.result.stderr).toBe(0);
+    expect(storerCalls().map((c) => c.argv[0])).toEqual(['mu2e_production']);
+    expect(landedOnNodes(m.uid, 'mu2e_production')).toBe(true);
+    expect(nothingOnNodes(d.uid)).toBe(true);
+
+    world.doubles.reset();
+    world.doubles.set({ statusAds: { [COLLECTOR]: [{ MyType: 'Scheduler', Name: SCHEDD }] } });
+    const both = await run([d, m], {
+      name: 'select-e',
+      flags: ['-e', 'dune', '-s', 'mu2e_production'],
+    });
+    expect(both.result.code).toBe(0);
+    expect(storerCalls().map((c) => c.argv[0])).toEqual(['dune_production']);
+    expect(landedOnNodes(d.uid, 'dune_production')).toBe(true);
+  });
+});
+
 describe('vault server and htgettoken options', () => {
   it('asks condor_config_val when neither env nor config names a vault server (checks 27, 9.12)', async () => {
     world.doubles.set({ condorConfig: { SEC_CREDENTIAL_GETTOKEN_OPTS: '-a cc.mtworld.test' } });
