@@ -348,3 +348,39 @@ describe('getToken', () => {
     await expect(fs.access(path.join(state, 'htgargv'))).rejects.toThrow();
   });
 });
+
+describe('bearer token checks (warnings only)', () => {
+  const jwt = (claims: Record<string, unknown>): string =>
+    ['e30', Buffer.from(JSON.stringify(claims)).toString('base64url'), 'c2ln'].join('.');
+  it('accepts a token with both groups and current times', async () => {
+    const { bearerTokenWarnings } = await import('../../../src/internal/vaulttoken/index.js');
+    const now = 1_700_000_000;
+    expect(
+      bearerTokenWarnings(
+        jwt({ 'wlcg.groups': ['/dune', '/dune/production'], exp: now + 60, nbf: now - 60 }),
+        'dune',
+        'production',
+        now,
+      ),
+    ).toEqual([]);
+  });
+  it('names what is wrong', async () => {
+    const { bearerTokenWarnings } = await import('../../../src/internal/vaulttoken/index.js');
+    const now = 1_700_000_000;
+    expect(bearerTokenWarnings('not-a-jwt', 'dune', 'production', now)).toEqual([
+      'bearer token is not a JWT',
+    ]);
+    expect(
+      bearerTokenWarnings(
+        jwt({ 'wlcg.groups': ['/mu2e'], exp: now - 1 }),
+        'dune',
+        'production',
+        now,
+      ),
+    ).toEqual([
+      'bearer token is expired',
+      'bearer token lacks group /dune',
+      'bearer token lacks group /dune/production',
+    ]);
+  });
+});
