@@ -81,8 +81,11 @@ class PipelineRun {
     this.registerNodesInDb(services);
     input.metrics.stageDuration('setup', secondsSince(input.startedAt.getTime()));
 
-    services = await this.timed('getKerberosTickets', 'worker.GetKerberosTicketsWorker', () =>
-      this.getKerberosTickets(services),
+    services = await this.timed(
+      'getKerberosTickets',
+      'worker.GetKerberosTicketsWorker',
+      () => this.getKerberosTickets(services),
+      (survivors) => survivors.length > 0, // as the original: not recorded when every kinit failed
     );
     if (services.length === 0) return;
 
@@ -702,12 +705,13 @@ class PipelineRun {
     stage: Parameters<PipelineInput['metrics']['stageDuration']>[0],
     spanName: string,
     work: () => Promise<T>,
+    record: (result: T) => boolean = () => true,
   ): Promise<T> {
     const started = Date.now();
     const result = await this.tracing.withSpan(spanName, {}, () => work(), {
       scope: 'managed-tokens',
     });
-    this.input.metrics.stageDuration(stage, secondsSince(started));
+    if (record(result)) this.input.metrics.stageDuration(stage, secondsSince(started));
     return result;
   }
 
