@@ -5,7 +5,7 @@ import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Notification } from '../../../src/internal/notifications/types.js';
 import { execRunner } from '../../../src/internal/pipeline/exec-adapter.js';
 import { runPipeline } from '../../../src/internal/pipeline/stages.js';
-import { DEFAULT_CONCURRENCY } from '../../../src/internal/pipeline/types.js';
+import { DEFAULT_CONCURRENCY, type PipelineInput } from '../../../src/internal/pipeline/types.js';
 import { exitWith, ok, pipelineInput, scriptedRunner, service } from './helpers.js';
 
 const uid = process.getuid?.() ?? 0;
@@ -267,5 +267,45 @@ describe('pipeline stages with scripted tools', () => {
     expect(report.failures).toEqual(['dune_production']);
     expect(runner.of('rsync').every((r) => (r.argv.at(-1) ?? '').includes('mu2e'))).toBe(true);
     expect(runner.of('rsync')).toHaveLength(3);
+  });
+
+  it('reports metric events with the real name, credd and node labels', async () => {
+    await seedStored(['dune_production']);
+    const events: string[] = [];
+    const record =
+      (name: string) =>
+      (...args: unknown[]): void => {
+        events.push(`${name}(${args.filter((a) => typeof a === 'string').join(',')})`);
+      };
+    const metrics = new Proxy({} as PipelineInput['metrics'], {
+      get: (_t, prop) => record(String(prop)),
+    });
+    const runner = scriptedRunner((req, tool) =>
+      tool === 'ping' && req.argv.at(-1) === 'n2' ? exitWith(1) : ok(),
+    );
+    const services = [
+      service('dune-2', 'production', {
+        experimentOverride: 'dune',
+        serviceCreddVaultTokenPathRoot: root,
+        nodes: ['n1', 'n2'],
+      }),
+    ];
+    await runPipeline(
+      pipelineInput({ services, run: runner.run, tempDir: tmp, overrides: { metrics } }),
+    );
+    expect(events).toEqual(
+      expect.arrayContaining([
+        'kinitSucceeded(dune_production)',
+        'tokenStoreSucceeded(dune_production,s1)',
+        'pingSucceeded(n1)',
+        'pingFailed(n2)',
+        'tokenPushItemSucceeded(dune_production,n1)',
+        'servicePushedToNodes(dune_production)',
+        'failedServices()',
+        'stageDuration(setup)',
+        'stageDuration(cleanup)',
+      ]),
+    );
+    expect(events.filter((e) => e.startsWith('tokenPushItemSucceeded'))).toHaveLength(6);
   });
 });
