@@ -3,6 +3,7 @@ import { posix } from 'node:path';
 import { parseGoDuration } from './duration.js';
 import { isEmailAddress, isHostName, parseAbsoluteUrl } from './checks.js';
 import type { FindingCollector } from './findings.js';
+import { readOwnBoolean } from './own.js';
 import type { CMap } from './parse.js';
 import {
   entryOf,
@@ -429,7 +430,7 @@ export function resolveGlobal(
 
   const prometheus = readMap(scope, root, '', 'prometheus');
   if (prometheus !== undefined)
-    warnUnknownKeys(scope, prometheus.value, prometheus.path, ['host', 'jobname']);
+    warnUnknownKeys(scope, prometheus.value, prometheus.path, ['host', 'jobname', 'singleGroup']);
   const prometheusHost = readString(
     scope,
     prometheus?.value,
@@ -440,6 +441,13 @@ export function resolveGlobal(
   const jobNameValue =
     readString(scope, prometheus?.value, prometheus?.path ?? 'prometheus', 'jobname')?.value ?? '';
   const baseJobName = jobNameValue === '' ? DEFAULT_JOB_NAME : jobNameValue;
+  const singleGroup = readOwnBoolean(
+    findings,
+    prometheus?.value,
+    prometheus?.path ?? 'prometheus',
+    'singleGroup',
+    false,
+  );
 
   const loki = readMap(scope, root, '', 'loki');
   if (loki !== undefined)
@@ -508,6 +516,7 @@ export function resolveGlobal(
         devEnvironmentLabel === 'production'
           ? baseJobName
           : `${baseJobName}_${devEnvironmentLabel}`,
+      singleGroup,
     },
     loki: { host: lokiHost?.value ?? '', responseHeaderTimeoutMs: lokiTimeoutMs },
     tracing: { url: tracingUrl?.value ?? '' },

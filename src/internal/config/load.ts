@@ -14,9 +14,10 @@ import {
   prepareServiceDefaults,
   resolveService,
   scanExperiments,
+  skippedServiceRouting,
   type ServiceEntry,
 } from './services.js';
-import { resolveRetries, resolveTimeouts } from './timeouts.js';
+import { resolveRetries, resolveStoreConcurrency, resolveTimeouts } from './timeouts.js';
 import {
   ConfigLoadError,
   type Finding,
@@ -24,6 +25,7 @@ import {
   type LoadOptions,
   type ServiceSelection,
   type ServiceSettings,
+  type SkippedService,
 } from './types.js';
 
 export interface ConfigSource {
@@ -154,11 +156,15 @@ export function validateSource(source: ConfigSource, options: LoadOptions): Load
   const retries = tokenPush
     ? resolveRetries(findings, workerType, timeouts)
     : resolveRetries(new FindingCollector(), workerType, timeouts);
+  const storeConcurrency = resolveStoreConcurrency(
+    tokenPush ? findings : new FindingCollector(),
+    workerType,
+  );
   const scan = scanExperiments(findings, root, tokenPush);
   const allServices = scan.entries.map((entry) => entry.name);
 
   const services: ServiceSettings[] = [];
-  const skippedServices: { name: ServiceName; findings: Finding[] }[] = [];
+  const skippedServices: SkippedService[] = [];
   let selectedNames = new Set<string>();
   if (tokenPush) {
     const { selected, unknown } = selectServiceNames(allServices, options.selection);
@@ -181,6 +187,7 @@ export function validateSource(source: ConfigSource, options: LoadOptions): Load
       else
         skippedServices.push({
           name: entry.name,
+          ...skippedServiceRouting(defaults, entry),
           findings: findings.list
             .slice(start)
             .filter((finding) => finding.severity === 'error-service'),
@@ -212,6 +219,7 @@ export function validateSource(source: ConfigSource, options: LoadOptions): Load
     global,
     timeouts,
     retries,
+    storeConcurrency,
     services,
     skippedServices,
     allServices,

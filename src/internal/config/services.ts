@@ -798,3 +798,24 @@ const silent = {
   warn: () => undefined,
   list: [],
 } as unknown as FindingCollector;
+
+/**
+ * Where notifications about a service the configuration refused go: its experiment's emails and the
+ * same disable rule as a resolved service (the role's override if readable, else the global value).
+ * Best effort: problems were already reported by resolveService.
+ */
+export function skippedServiceRouting(
+  defaults: ServiceDefaults,
+  entry: ServiceEntry,
+): { emails: readonly string[]; notificationsDisabled: boolean } {
+  const scope: Scope = {
+    findings: silent,
+    severity: 'warning',
+    numbersAreFloats: defaults.numbersAreFloats,
+  };
+  const override = readBool(scope, entry.role, entry.path, 'disableNotificationsOverride');
+  return {
+    emails: entry.emails?.value ?? [],
+    notificationsDisabled: override?.value ?? defaults.global.disableNotifications,
+  };
+}

@@ -1,7 +1,8 @@
 import { parseGoDuration, formatMs } from './duration.js';
 import { didYouMean, type FindingCollector } from './findings.js';
 import type { CMap, CNode } from './parse.js';
-import { joinPath } from './read.js';
+import { readOwnPositiveInt } from './own.js';
+import { entryOf, joinPath } from './read.js';
 import {
   WORKER_TYPES,
   type RetryPolicies,
@@ -208,7 +209,7 @@ export function resolveRetries(
       );
       continue;
     }
-    const policy = readPolicy(findings, entry.value, path);
+    const policy = readPolicy(findings, entry.value, path, name);
     if (policy === undefined) continue;
     const budgetMs = timeouts[STAGE_OF[name]];
     if (policy.numRetries * policy.retrySleepMs > budgetMs) {
@@ -224,7 +225,12 @@ export function resolveRetries(
   return policies;
 }
 
-function readPolicy(findings: FindingCollector, map: CMap, path: string): RetryPolicy | undefined {
+function readPolicy(
+  findings: FindingCollector,
+  map: CMap,
+  path: string,
+  worker: WorkerType,
+): RetryPolicy | undefined {
   let ok = true;
   let numRetries = 0;
   let retrySleepMs = 0;
@@ -267,11 +273,15 @@ function readPolicy(findings: FindingCollector, map: CMap, path: string): RetryP
           `negative, so there is no sleep between attempts, as in the original (got ${got}; ${EXPECTED_DURATION})`,
         );
       } else retrySleepMs = ms;
+    } else if (lower === 'concurrency' && worker === 'storeAndGetToken') {
+      // read by resolveStoreConcurrency
     } else {
       findings.warn(
         entry.keyPos,
         childPath,
-        'unknown key, ignored (known: numRetries, retrySleep)',
+        lower === 'concurrency'
+          ? 'only read under workerType.storeAndGetToken; ignored here'
+          : `unknown key, ignored (known: numRetries, retrySleep${worker === 'storeAndGetToken' ? ', concurrency' : ''})`,
       );
     }
   }
@@ -283,4 +293,27 @@ function retryCount(node: CNode): number | undefined {
   if (node.kind !== 'scalar' || typeof node.value !== 'number') return undefined;
   const rounded = Math.round(node.value);
   return Math.abs(node.value - rounded) <= 1e-9 ? rounded : undefined;
+}
+
+export const DEFAULT_STORE_CONCURRENCY = 4;
+
+/**
+ * `workerType.storeAndGetToken.concurrency` (ours; README decision 7): how many services' token
+ * stores may run at once. 1 is the original's one-at-a-time. Read independently of the retry policy,
+ * so a bad numRetries there does not reset it.
+ */
+export function resolveStoreConcurrency(
+  findings: FindingCollector,
+  workerTypeMap: { value: CMap; path: string } | undefined,
+): number {
+  const entry = entryOf(workerTypeMap?.value, 'storeAndGetToken');
+  if (entry === undefined || entry.value.kind !== 'map') return DEFAULT_STORE_CONCURRENCY;
+  return readOwnPositiveInt(
+    findings,
+    entry.value,
+    joinPath(workerTypeMap?.path ?? 'workerType', entry.rawKey),
+    'concurrency',
+    DEFAULT_STORE_CONCURRENCY,
+    'write e.g. 4, or 1 to store one service at a time as the original did',
+  );
 }

@@ -111,6 +111,11 @@ export interface GlobalSettings {
      * suffixed with `_<devEnvironmentLabel>` unless the label is `production`. Do not suffix it again.
      */
     readonly jobName: string;
+    /**
+     * `prometheus.singleGroup` (ours, default false): true pushes under the job alone, as the original
+     * did, instead of adding the `executable=<name>` grouping label (README decision 9).
+     */
+    readonly singleGroup: boolean;
   };
   readonly loki: { readonly host: string; readonly responseHeaderTimeoutMs: number };
   readonly tracing: { readonly url: string };
@@ -213,6 +218,16 @@ export interface RunFlags {
   readonly authMethod?: string | undefined;
 }
 
+/** A selected service the configuration refused, with what is needed to notify about it. */
+export interface SkippedService {
+  readonly name: ServiceName;
+  readonly findings: readonly Finding[];
+  /** Stakeholder addresses of its experiment (best effort: [] when unreadable). */
+  readonly emails: readonly string[];
+  /** As for a resolved service: the role's disableNotificationsOverride if readable, else global. */
+  readonly notificationsDisabled: boolean;
+}
+
 export interface LoadedConfig {
   readonly file: string;
   readonly format: 'json' | 'yaml';
@@ -220,13 +235,15 @@ export interface LoadedConfig {
   readonly global: GlobalSettings;
   readonly timeouts: Timeouts;
   readonly retries: RetryPolicies;
+  /**
+   * `workerType.storeAndGetToken.concurrency` (ours, integer >= 1, default 4): how many services'
+   * token stores may run at once; 1 is the original's one-at-a-time (README decision 7).
+   */
+  readonly storeConcurrency: number;
   /** Selected services that resolved without an error-service finding, sorted by configName. */
   readonly services: readonly ServiceSettings[];
   /** Selected services skipped because of error-service findings. */
-  readonly skippedServices: readonly {
-    readonly name: ServiceName;
-    readonly findings: readonly Finding[];
-  }[];
+  readonly skippedServices: readonly SkippedService[];
   /** Every configured service (all experiments and roles), file order. */
   readonly allServices: readonly ServiceName[];
   /** Every account of every role of every experiment, file order, duplicates kept (FERRY usernames). */

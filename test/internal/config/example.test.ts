@@ -265,6 +265,22 @@ const VARIANTS: readonly Variant[] = [
     message: /not an e-mail address, so notification e-mail cannot be sent/,
   },
   {
+    name: 'store concurrency of 0 (ours)',
+    from: 'concurrency: 4}',
+    to: 'concurrency: 0}',
+    keyPath: 'workerType.storeAndGetToken.concurrency',
+    severity: 'warning',
+    message: /not an integer >= 1, so the default 4 is used \(got 0; write e\.g\. 4, or 1 to store/,
+  },
+  {
+    name: 'quoted singleGroup (ours)',
+    from: 'singleGroup: false ',
+    to: 'singleGroup: "true" ',
+    keyPath: 'prometheus.singleGroup',
+    severity: 'warning',
+    message: /not a boolean, so the default false is used \(got "true"; write true or false/,
+  },
+  {
     name: 'typo in a role key',
     from: 'keytabPathOverride: /opt/',
     to: 'keytabPathOveride: /opt/',
