@@ -1,13 +1,14 @@
 /**
  * The only place that starts processes (external-tools.md 2). argv arrays only (no shell), a complete
  * explicit environment, stdin always the null device, a deadline that SIGKILLs the child's whole process
- * group, bounded output capture, and Go-shaped errors.
+ * group and every descendant (also those that left it), bounded output capture, and Go-shaped errors.
  */
 import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process';
 import type { Readable } from 'node:stream';
 import { redactSecrets } from '../logging/redact.js';
 import { CappedBuffer, tailExcerpt } from './capture.js';
 import type { ChildEnv } from './env.js';
+import { killProcessTree } from './tree.js';
 import {
   ExecError,
   NO_COMMAND_MESSAGE,
@@ -182,7 +183,7 @@ export async function runCommand(spec: CommandSpec): Promise<CommandResult> {
   const onAbort = (): void => {
     timedOut = true;
     if (child.pid !== undefined && child.exitCode === null && child.signalCode === null)
-      killGroup(child.pid);
+      killProcessTree(child.pid);
   };
   deadline?.signal.addEventListener('abort', onAbort, { once: true });
 

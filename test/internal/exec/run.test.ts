@@ -247,6 +247,55 @@ describe('runCommand deadlines', () => {
     }
   }, 15_000); // an unbounded wait would take the escaped grandchild's 120 s
 
+  it('at the deadline also kills descendants that escaped into sessions of their own, at any depth (external-tools.md 9.20)', async () => {
+    const escaped = path.join(dir, 'escaped-deadline.pid');
+    const deeper = path.join(dir, 'escaped-deeper.pid');
+    // One grandchild leaves via setsid; another setsid shell starts a great-grandchild (its parent is
+    // outside the child's group and session too). Then the child hangs, holding nothing but time.
+    const prog = script(
+      'escape-hang.sh',
+      [
+        `setsid sleep 120 &`,
+        `echo $! > ${escaped}`,
+        `setsid sh -c 'sleep 120 & echo $! > ${deeper}; wait' &`,
+        `while [ ! -s ${deeper} ]; do sleep 0.05; done`,
+        `echo ready`,
+        `sleep 300`,
+      ].join('\n'),
+    );
+    const pids = (): number[] =>
+      [escaped, deeper]
+        .filter((file) => existsSync(file))
+        .map((file) => Number(readFileSync(file, 'utf8').trim()));
+    try {
+      const err = await rejection(
+        runCommand({
+          argv: [prog],
+          env: baseEnv,
+          capture: 'combined',
+          deadline: 1500,
+          drainMs: 200,
+        }),
+      );
+      expect(err.reason).toBe('timeout');
+      expect(err.output).toBe('ready\n');
+      expect(pids()).toHaveLength(2);
+      for (const pid of pids()) {
+        for (let tries = 0; tries < 50 && isAlive(pid); tries++)
+          await new Promise((r) => setTimeout(r, 50));
+        expect(isAlive(pid), `escaped descendant ${pid} still running`).toBe(false);
+      }
+    } finally {
+      for (const pid of pids()) {
+        try {
+          process.kill(pid, 'SIGKILL');
+        } catch {
+          /* gone */
+        }
+      }
+    }
+  }, 30_000);
+
   it('honours an AbortSignal deadline', async () => {
     const controller = new AbortController();
     const prog = script('sleep.sh', 'sleep 30');
