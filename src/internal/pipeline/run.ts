@@ -42,18 +42,22 @@ export async function runTokenPush(ctx: TokenPushStartup): Promise<number> {
 
   let report: RunReport | undefined;
   try {
-    report = await tracing.withSpan('token-push', { test: ctx.testMode ? true : undefined }, () =>
-      runPipeline({
-        ...pipelineInput(
-          ctx,
-          db.handle,
-          notifications.sink,
-          metricsSetup.events,
-          globalDeadline.signal,
-          selected,
-        ),
-        tracing,
-      }),
+    report = await tracing.withSpan(
+      'token-push',
+      { test: ctx.testMode ? true : undefined },
+      () =>
+        runPipeline({
+          ...pipelineInput(
+            ctx,
+            db.handle,
+            notifications.sink,
+            metricsSetup.events,
+            globalDeadline.signal,
+            selected,
+          ),
+          tracing,
+        }),
+      { scope: 'token-push' },
     );
   } catch (err) {
     // Every stage handles its services' failures; this is a defect, reported instead of crashing.
@@ -221,10 +225,7 @@ async function setUpMetrics(ctx: TokenPushStartup): Promise<MetricsSetup> {
     notificationMetrics: undefined,
     push: async () => undefined,
   };
-  if (prometheus.host.trim() === '') {
-    ctx.log.debug('No prometheus.host configured; metrics are not pushed');
-    return disabled;
-  }
+  // An empty or scheme-less host fails the probe, which logs the original's error line.
   try {
     const m = await import('../metrics/index.js');
     // Q19 fix: the probe is bounded (the original waited without limit).
@@ -240,7 +241,8 @@ async function setUpMetrics(ctx: TokenPushStartup): Promise<MetricsSetup> {
       push: async () => {
         await m.pushMetrics({
           host: prometheus.host,
-          job: m.jobName(prometheus.jobName, ctx.devEnvironmentLabel),
+          // Already suffixed with the dev-environment label by the config.
+          job: prometheus.jobName,
           executable: ctx.executable,
           registry: runMetrics.registry,
           log: ctx.log,
