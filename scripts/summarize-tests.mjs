@@ -17,7 +17,8 @@ const brokenFiles = (report.testResults ?? []).filter(
     result.status === 'failed' &&
     !(result.assertionResults ?? []).some((test) => test.status === 'failed'),
 );
-for (const file of brokenFiles) console.log(`test file failed outside any test: ${file.name}: ${file.message ?? ''}`);
+for (const file of brokenFiles)
+  console.log(`test file failed outside any test: ${file.name}: ${file.message ?? ''}`);
 const failed = (report.numFailedTests ?? 0) + brokenFiles.length;
 const skipped = (report.numPendingTests ?? 0) + (report.numTodoTests ?? 0);
 console.log(`${passed} passed, ${failed} failed${skipped ? `, ${skipped} skipped` : ''}`);

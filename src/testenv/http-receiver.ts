@@ -1,4 +1,9 @@
-import { createServer, type IncomingHttpHeaders, type Server, type ServerResponse } from 'node:http';
+import {
+  createServer,
+  type IncomingHttpHeaders,
+  type Server,
+  type ServerResponse,
+} from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { gunzipSync, inflateSync } from 'node:zlib';
 
@@ -69,7 +74,12 @@ function decode(body: Buffer, encoding: string | undefined): Buffer {
   }
 }
 
-function record(method: string, rawUrl: string, headers: IncomingHttpHeaders, body: Buffer): RecordedRequest {
+function record(
+  method: string,
+  rawUrl: string,
+  headers: IncomingHttpHeaders,
+  body: Buffer,
+): RecordedRequest {
   const url = new URL(rawUrl, 'http://receiver.invalid');
   const decoded = decode(body, headers['content-encoding']);
   return {
@@ -88,7 +98,10 @@ export async function startHttpReceiver(opts: HttpReceiverOptions = {}): Promise
   const routes = new Map<string, RouteBehaviour>(Object.entries(opts.routes ?? {}));
   const fallback = opts.fallback ?? {};
   const requests: RecordedRequest[] = [];
-  const waiters: { predicate: (r: RecordedRequest) => boolean; resolve: (r: RecordedRequest) => void }[] = [];
+  const waiters: {
+    predicate: (r: RecordedRequest) => boolean;
+    resolve: (r: RecordedRequest) => void;
+  }[] = [];
   const sockets = new Set<Socket>();
   const pendingTimers = new Set<NodeJS.Timeout>();
 
@@ -158,7 +171,9 @@ export async function startHttpReceiver(opts: HttpReceiverOptions = {}): Promise
         };
         const timer = setTimeout(() => {
           waiters.splice(waiters.indexOf(waiter), 1);
-          reject(new Error(`no matching request within ${timeoutMs} ms (${requests.length} recorded)`));
+          reject(
+            new Error(`no matching request within ${timeoutMs} ms (${requests.length} recorded)`),
+          );
         }, timeoutMs);
         waiters.push(waiter);
       });

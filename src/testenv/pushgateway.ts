@@ -1,7 +1,15 @@
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { freePort, killProcess, sleep, startDaemon, SYSTEM_PATH, waitForExit, waitForPort } from './proc.js';
+import {
+  freePort,
+  killProcess,
+  sleep,
+  startDaemon,
+  SYSTEM_PATH,
+  waitForExit,
+  waitForPort,
+} from './proc.js';
 
 /**
  * The real Debian Prometheus pushgateway for tests, the demo and the bench: started on a free
@@ -58,7 +66,8 @@ export function parseExposition(text: string): Sample[] {
       labels[lm[1] as string] = unescapeLabelValue(lm[2] as string);
     }
     const rawValue = m[4] as string;
-    const value = rawValue === '+Inf' ? Infinity : rawValue === '-Inf' ? -Infinity : Number(rawValue);
+    const value =
+      rawValue === '+Inf' ? Infinity : rawValue === '-Inf' ? -Infinity : Number(rawValue);
     out.push({ name: m[1] as string, labels, value });
   }
   return out;
@@ -101,7 +110,12 @@ export async function startPushgateway(opts: PushgatewayOptions = {}): Promise<P
     );
     const url = `http://127.0.0.1:${port}`;
     try {
-      await waitForPort('127.0.0.1', port, { name: 'prometheus-pushgateway', id, logFile }, timeoutMs);
+      await waitForPort(
+        '127.0.0.1',
+        port,
+        { name: 'prometheus-pushgateway', id, logFile },
+        timeoutMs,
+      );
       await waitReady(url, timeoutMs);
     } catch (err) {
       killProcess(id);
@@ -122,7 +136,8 @@ export async function startPushgateway(opts: PushgatewayOptions = {}): Promise<P
       dir,
       logFile,
       scrape,
-      samples: async (prefix = '') => parseExposition(await scrape()).filter((s) => s.name.startsWith(prefix)),
+      samples: async (prefix = '') =>
+        parseExposition(await scrape()).filter((s) => s.name.startsWith(prefix)),
       stop: async () => {
         if (stopped) return;
         stopped = true;

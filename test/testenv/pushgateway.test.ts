@@ -1,7 +1,11 @@
 import { existsSync } from 'node:fs';
 import { afterEach, describe, expect, it } from 'vitest';
 import { canConnect } from '../../src/testenv/proc.js';
-import { parseExposition, startPushgateway, type Pushgateway } from '../../src/testenv/pushgateway.js';
+import {
+  parseExposition,
+  startPushgateway,
+  type Pushgateway,
+} from '../../src/testenv/pushgateway.js';
 
 const started: Pushgateway[] = [];
 afterEach(async () => {
@@ -18,9 +22,14 @@ describe('test pushgateway', () => {
     expect(a.url).toBe(`http://127.0.0.1:${a.port}`);
     expect(await a.scrape()).toContain('pushgateway_build_info');
 
-    const put = await fetch(`${a.url}/metrics/job/t`, { method: 'PUT', body: 'x_total{a="1"} 3\n' });
+    const put = await fetch(`${a.url}/metrics/job/t`, {
+      method: 'PUT',
+      body: 'x_total{a="1"} 3\n',
+    });
     expect(put.status).toBe(200);
-    expect((await a.samples('x_total')).map((s) => [s.labels, s.value])).toEqual([[{ a: '1', instance: '', job: 't' }, 3]]);
+    expect((await a.samples('x_total')).map((s) => [s.labels, s.value])).toEqual([
+      [{ a: '1', instance: '', job: 't' }, 3],
+    ]);
     expect(await b.samples('x_total')).toEqual([]);
 
     await a.stop();

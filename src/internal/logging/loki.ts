@@ -129,7 +129,10 @@ function redactDeep(value: unknown, redact: (s: string) => string): unknown {
 const DROPPED_FIELDS = new Set(['level', 'time', 'msg', 'pid', 'hostname', 'v']);
 
 /** One pino JSON line -> the Loki entry the original would have sent, or undefined (below info / unparsable). */
-export function toLokiEntry(pinoLine: string, redact: (s: string) => string = redactSecrets): LokiEntry | undefined {
+export function toLokiEntry(
+  pinoLine: string,
+  redact: (s: string) => string = redactSecrets,
+): LokiEntry | undefined {
   let record: Record<string, unknown>;
   try {
     const parsed: unknown = JSON.parse(pinoLine);
@@ -151,7 +154,12 @@ export function toLokiEntry(pinoLine: string, redact: (s: string) => string = re
     fields[key] = value;
   }
   fields.level = level;
-  fields.msg = typeof record.msg === 'string' ? record.msg : record.msg === undefined ? '' : String(record.msg);
+  fields.msg =
+    typeof record.msg === 'string'
+      ? record.msg
+      : record.msg === undefined
+        ? ''
+        : String(record.msg);
   fields.time = rfc3339Local(time);
   const sorted = Object.fromEntries(
     Object.keys(fields)
@@ -175,7 +183,9 @@ export function lokiPushBody(labels: LokiLabels, entries: readonly LokiEntry[]):
   }
   const streams = [...byLevel.entries()].map(([level, list]) => ({
     stream: { app: labels.app, command: labels.command, environment: labels.environment, level },
-    values: [...list].sort((a, b) => (a.ns < b.ns ? -1 : a.ns > b.ns ? 1 : 0)).map((e) => [String(e.ns), e.line]),
+    values: [...list]
+      .sort((a, b) => (a.ns < b.ns ? -1 : a.ns > b.ns ? 1 : 0))
+      .map((e) => [String(e.ns), e.line]),
   }));
   return JSON.stringify({ streams });
 }
@@ -199,7 +209,9 @@ export function createLokiStream(opts: LokiStreamOptions): LokiStream {
   const batchDelayMs = opts.batchDelayMs ?? 100;
   const closeTimeoutMs = opts.closeTimeoutMs ?? 5_000;
   const headersTimeout =
-    opts.responseHeaderTimeoutMs > 0 ? opts.responseHeaderTimeoutMs : DEFAULT_LOKI_RESPONSE_HEADER_TIMEOUT_MS;
+    opts.responseHeaderTimeoutMs > 0
+      ? opts.responseHeaderTimeoutMs
+      : DEFAULT_LOKI_RESPONSE_HEADER_TIMEOUT_MS;
   const agent = new Agent({
     headersTimeout,
     bodyTimeout: headersTimeout,
@@ -220,7 +232,9 @@ export function createLokiStream(opts: LokiStreamOptions): LokiStream {
   const fail = (count: number, reason: string): void => {
     if (abandoned) return;
     try {
-      report(`Failed to fire hook: could not send ${count} log entries to ${shownTarget(opts.host)}: ${reason}`);
+      report(
+        `Failed to fire hook: could not send ${count} log entries to ${shownTarget(opts.host)}: ${reason}`,
+      );
     } catch {
       // reporting must never break logging
     }

@@ -18,10 +18,16 @@ const NS = 'managed_tokens';
 /** The two help strings really differ in the original (Q20): keep each. */
 const STAGE_HELP: Readonly<Record<Program, string>> = {
   'token-push': 'The amount of time it took to run a stage Managed Tokens Service executable',
-  'refresh-uids-from-ferry': 'The amount of time it took to run a stage of a Managed Tokens Service executable',
+  'refresh-uids-from-ferry':
+    'The amount of time it took to run a stage of a Managed Tokens Service executable',
 };
 
-function gauge<L extends string>(registry: Registry, name: string, help: string, labelNames: readonly L[]): Gauge<L> {
+function gauge<L extends string>(
+  registry: Registry,
+  name: string,
+  help: string,
+  labelNames: readonly L[],
+): Gauge<L> {
   return new Gauge<L>({ name: `${NS}_${name}`, help, labelNames, registers: [registry] });
 }
 
@@ -44,7 +50,12 @@ function libraryFamilies(registry: Registry) {
       'The amount of time it took in seconds to make a request to FERRY and receive the response',
       [],
     ),
-    ferryRequestErrorCount: gauge(registry, 'ferry_request_error_count', 'The number of requests to FERRY that failed', []),
+    ferryRequestErrorCount: gauge(
+      registry,
+      'ferry_request_error_count',
+      'The number of requests to FERRY that failed',
+      [],
+    ),
     kinitDuration: gauge(
       registry,
       'kinit_duration_seconds',
@@ -63,9 +74,12 @@ function libraryFamilies(registry: Registry) {
       'The timestamp of the last successful obtaining of a service vault token that was not stored in a condor credd by the Managed Tokens Service',
       ['service'],
     ),
-    tokenGetDuration: gauge(registry, 'token_get_duration_seconds', 'Duration (in seconds) for a vault token to be obtained', [
-      'service',
-    ]),
+    tokenGetDuration: gauge(
+      registry,
+      'token_get_duration_seconds',
+      'Duration (in seconds) for a vault token to be obtained',
+      ['service'],
+    ),
     tokenGetFailureCount: gauge(
       registry,
       'failed_vault_token_get_count',
@@ -90,7 +104,12 @@ function libraryFamilies(registry: Registry) {
       'The number of times the Managed Tokens Service failed to store a vault token in a condor credd',
       ['service', 'credd'],
     ),
-    pingDuration: histogram(registry, 'ping_duration_seconds', 'Duration (in seconds) to ping a node', ['node']),
+    pingDuration: histogram(
+      registry,
+      'ping_duration_seconds',
+      'Duration (in seconds) to ping a node',
+      ['node'],
+    ),
     pingFailureCount: gauge(
       registry,
       'failed_ping_count',
@@ -157,7 +176,10 @@ function libraryFamilies(registry: Registry) {
 /** Families the original defines in the executable itself. */
 function executableFamilies(registry: Registry, program: Program) {
   return {
-    stageDuration: gauge(registry, 'stage_duration_seconds', STAGE_HELP[program], ['executable', 'stage']),
+    stageDuration: gauge(registry, 'stage_duration_seconds', STAGE_HELP[program], [
+      'executable',
+      'stage',
+    ]),
     failedServicesPushCount:
       program === 'token-push'
         ? gauge(

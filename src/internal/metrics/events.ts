@@ -24,7 +24,12 @@ export interface TokenPushMetricEvents {
   pushedTokenAge(service: string, seconds: number): void;
   failedServices(count: number): void;
   /** New metric: run outcome. */
-  runOutcome(outcome: { servicesOk: number; servicesFailed: number; durationSeconds: number; exitCode: number }): void;
+  runOutcome(outcome: {
+    servicesOk: number;
+    servicesFailed: number;
+    durationSeconds: number;
+    exitCode: number;
+  }): void;
 }
 
 export type TokenPushStage =
@@ -41,7 +46,12 @@ export interface RefreshMetricEvents {
   ferryRequestSucceeded(seconds: number): void;
   ferryRequestFailed(): void;
   lastFerryRefresh(unixSeconds: number): void;
-  runOutcome(outcome: { accountsOk: number; accountsFailed: number; durationSeconds: number; exitCode: number }): void;
+  runOutcome(outcome: {
+    accountsOk: number;
+    accountsFailed: number;
+    durationSeconds: number;
+    exitCode: number;
+  }): void;
 }
 
 export type RefreshStage = 'setup' | 'getFERRYData' | 'refreshManagedTokensDB';

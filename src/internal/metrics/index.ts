@@ -87,7 +87,11 @@ export function createRunMetrics(opts: RunMetricsOptions): RunMetrics {
   };
 }
 
-function tokenPushEvents(c: Catalogue, executable: string, nowSeconds: () => number): TokenPushMetricEvents {
+function tokenPushEvents(
+  c: Catalogue,
+  executable: string,
+  nowSeconds: () => number,
+): TokenPushMetricEvents {
   // Per service/node: did any file copy fail this run? A node counts as pushed only when none did.
   const nodeFailed = new Set<string>();
   const nodeKey = (service: string, node: string): string => `${service}\u0000${node}`;
@@ -153,10 +157,14 @@ function notificationEvents(c: Catalogue, nowSeconds: () => number): Notificatio
   return {
     setupErrorCount: (service, count) => c.setupErrorCount.set({ service }, count),
     pushErrorCount: (service, node, count) => c.pushErrorCount.set({ service, node }, count),
-    serviceEmailAttempted: (service, ok) => c.serviceEmailTimestamp.set({ service, success: success(ok) }, nowSeconds()),
+    serviceEmailAttempted: (service, ok) =>
+      c.serviceEmailTimestamp.set({ service, success: success(ok) }, nowSeconds()),
     serviceEmailSent: (seconds) => c.serviceEmailDuration.observe(seconds),
     adminNotificationAttempted: (type: AdminNotificationType, ok) =>
-      c.adminNotificationTimestamp.set({ notification_type: type, success: success(ok) }, nowSeconds()),
+      c.adminNotificationTimestamp.set(
+        { notification_type: type, success: success(ok) },
+        nowSeconds(),
+      ),
     adminNotificationSent: (type: AdminNotificationType, seconds) =>
       c.adminNotificationDuration.set({ notification_type: type }, seconds),
   };

@@ -34,7 +34,8 @@ export function pushgatewayBaseUrl(host: string): string {
  */
 function groupingSegment(name: string, value: string): string {
   if (value === '') return `${name}@base64/=`;
-  if (value.includes('/')) return `${name}@base64/${Buffer.from(value, 'utf8').toString('base64url')}`;
+  if (value.includes('/'))
+    return `${name}@base64/${Buffer.from(value, 'utf8').toString('base64url')}`;
   return `${name}/${encodeURIComponent(value)}`;
 }
 
@@ -72,7 +73,9 @@ function loggableUrl(url: string): string {
 function describe(err: unknown): string {
   if (err instanceof Error) {
     const cause = (err as { cause?: unknown }).cause;
-    return cause instanceof Error && cause.message !== err.message ? `${err.message}: ${cause.message}` : err.message;
+    return cause instanceof Error && cause.message !== err.message
+      ? `${err.message}: ${cause.message}`
+      : err.message;
   }
   return String(err);
 }
@@ -89,7 +92,8 @@ export interface ProbeOptions {
 export async function probePushgateway(host: string, opts: ProbeOptions): Promise<boolean> {
   const timeoutMs = opts.timeoutMs ?? DEFAULT_PUSHGATEWAY_TIMEOUT_MS;
   try {
-    if (host.trim() === '') throw new Error('no pushgateway host configured (prometheus.host is empty)');
+    if (host.trim() === '')
+      throw new Error('no pushgateway host configured (prometheus.host is empty)');
     const res = await request(pushgatewayBaseUrl(host), {
       method: 'GET',
       signal: AbortSignal.timeout(timeoutMs),
@@ -138,12 +142,17 @@ export async function pushMetrics(opts: PushOptions): Promise<boolean> {
     });
     const answer = (await res.body.text()).trim();
     if (res.statusCode !== 200 && res.statusCode !== 202) {
-      throw new Error(`unexpected status code ${res.statusCode} while pushing to ${shownUrl}: ${answer.slice(0, 500)}`);
+      throw new Error(
+        `unexpected status code ${res.statusCode} while pushing to ${shownUrl}: ${answer.slice(0, 500)}`,
+      );
     }
     opts.log.info({ url: shownUrl }, 'Finished pushing metrics to prometheus pushgateway');
     return true;
   } catch (err) {
-    opts.log.error({ url: shownUrl, error: describe(err) }, 'Could not push metrics to prometheus pushgateway');
+    opts.log.error(
+      { url: shownUrl, error: describe(err) },
+      'Could not push metrics to prometheus pushgateway',
+    );
     return false;
   }
 }

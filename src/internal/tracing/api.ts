@@ -17,12 +17,14 @@
  */
 
 export type AttributeScalar = string | number | boolean;
-export type AttributeValue = AttributeScalar | readonly string[] | readonly number[] | readonly boolean[];
+export type AttributeValue =
+  AttributeScalar | readonly string[] | readonly number[] | readonly boolean[];
 /** Undefined values are skipped, so callers can pass optional fields directly. */
 export type SpanAttributes = Readonly<Record<string, AttributeValue | undefined>>;
 
 /** Instrumentation scope names of the original (spec 6.2). */
-export type TracerScope = 'token-push' | 'refresh-uids-from-ferry' | 'managed-tokens' | 'managed-tokens.worker';
+export type TracerScope =
+  'token-push' | 'refresh-uids-from-ferry' | 'managed-tokens' | 'managed-tokens.worker';
 
 export interface SpanHandle {
   setAttributes(attrs: SpanAttributes): void;

@@ -21,7 +21,9 @@ function pushes(receiver: HttpReceiver): PushBody[] {
 }
 
 /** Every (labels, line) pair that reached the receiver, in arrival order. */
-function entries(receiver: HttpReceiver): { labels: Record<string, string>; ns: string; line: string }[] {
+function entries(
+  receiver: HttpReceiver,
+): { labels: Record<string, string>; ns: string; line: string }[] {
   return pushes(receiver).flatMap((p) =>
     p.streams.flatMap((s) => s.values.map(([ns, line]) => ({ labels: s.stream, ns, line }))),
   );
@@ -93,12 +95,22 @@ describe('Loki through the executable logger', () => {
       expect(BigInt(e.ns) >= before - 1_000_000_000n).toBe(true);
     }
     const info = got[0]?.line ?? '';
-    expect(Object.keys(JSON.parse(info) as object)).toEqual(['executable', 'level', 'msg', 'node', 'service', 'time']);
+    expect(Object.keys(JSON.parse(info) as object)).toEqual([
+      'executable',
+      'level',
+      'msg',
+      'node',
+      'service',
+      'time',
+    ]);
     expect(info).toMatch(
       /^\{"executable":"token-push","level":"info","msg":"Successes: dune_production","node":"node1","service":"dune_production","time":"\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(Z|[+-]\d\d:\d\d)"\}\n$/,
     );
     expect(got[2]?.line).toContain('"msg":"Error \\u003cpushing\\u003e \\u0026 \\"failing\\""');
-    expect(JSON.parse(got[2]?.line ?? '{}')).toMatchObject({ msg: 'Error <pushing> & "failing"', level: 'error' });
+    expect(JSON.parse(got[2]?.line ?? '{}')).toMatchObject({
+      msg: 'Error <pushing> & "failing"',
+      level: 'error',
+    });
     expect(got.some((e) => e.line.includes('Using config file'))).toBe(false);
     expect(failures).toEqual([]);
   });
@@ -121,7 +133,10 @@ describe('Loki through the executable logger', () => {
       `${JSON.stringify({ level: 30, time: Date.now(), msg: `Authorization: Bearer ${jwt}`, args: ['--token', vaultToken] })}\n`,
     );
     await loki.flush();
-    const bodies = receiver.requestsTo(PUSH).map((r) => r.text()).join('\n');
+    const bodies = receiver
+      .requestsTo(PUSH)
+      .map((r) => r.text())
+      .join('\n');
     expect(entries(receiver)).toHaveLength(3);
     expect(bodies).toContain('Could not send slack message');
     expect(bodies).not.toContain(vaultToken);
@@ -136,10 +151,17 @@ describe('Loki failures', () => {
     receiver.setRoute(PUSH, { status: 204, delayMs: 2_000 });
     receiver.setRoute('/slack', { status: 200, body: 'ok', delayMs: 2_000 });
     const loki = newStream({ responseHeaderTimeoutMs: 1_000 });
-    loki.write(`${JSON.stringify({ level: 30, time: Date.now(), msg: 'hello', executable: 'token-push' })}\n`);
-    const [, other] = await Promise.all([loki.flush(), fetch(`${receiver.url}/slack`, { method: 'POST', body: '{}' })]);
+    loki.write(
+      `${JSON.stringify({ level: 30, time: Date.now(), msg: 'hello', executable: 'token-push' })}\n`,
+    );
+    const [, other] = await Promise.all([
+      loki.flush(),
+      fetch(`${receiver.url}/slack`, { method: 'POST', body: '{}' }),
+    ]);
     expect(failures).toHaveLength(1);
-    expect(failures[0]).toMatch(/^Failed to fire hook: could not send 1 log entries to http:\/\/127\.0\.0\.1:\d+\/loki\/api\/v1\/push: .*[Tt]imeout/);
+    expect(failures[0]).toMatch(
+      /^Failed to fire hook: could not send 1 log entries to http:\/\/127\.0\.0\.1:\d+\/loki\/api\/v1\/push: .*[Tt]imeout/,
+    );
     expect(other.status).toBe(200);
     expect(await other.text()).toBe('ok');
   });
@@ -172,12 +194,20 @@ describe('Loki failures', () => {
 
   it('bounds close() when Loki hangs and reports the loss', async () => {
     receiver.setRoute(PUSH, { status: 204, delayMs: 20_000 });
-    const loki = createLokiStream(lokiOptions({ responseHeaderTimeoutMs: 15_000, closeTimeoutMs: 300 }));
+    const loki = createLokiStream(
+      lokiOptions({ responseHeaderTimeoutMs: 15_000, closeTimeoutMs: 300 }),
+    );
     loki.write(`${JSON.stringify({ level: 30, time: Date.now(), msg: 'x' })}\n`);
     await loki.close();
-    expect(failures).toEqual([expect.stringMatching(/^Failed to fire hook: could not send 1 log entries .* gave up after 300 ms/)]);
+    expect(failures).toEqual([
+      expect.stringMatching(
+        /^Failed to fire hook: could not send 1 log entries .* gave up after 300 ms/,
+      ),
+    ]);
     // writes after close are ignored, close is idempotent
-    expect(loki.write(`${JSON.stringify({ level: 30, time: Date.now(), msg: 'late' })}\n`)).toBe(true);
+    expect(loki.write(`${JSON.stringify({ level: 30, time: Date.now(), msg: 'late' })}\n`)).toBe(
+      true,
+    );
     await loki.close();
     expect(receiver.requestsTo(PUSH)).toHaveLength(1);
   });
@@ -195,31 +225,61 @@ describe('Loki entries', () => {
     expect(bodies).toHaveLength(1);
     const info = bodies[0]?.streams.find((s) => s.stream.level === 'info');
     expect(info?.values.map(([ns]) => ns)).toEqual([`${t}000000`, `${t + 2}000000`]);
-    expect(info?.values.map(([, line]) => (JSON.parse(line) as { msg: string }).msg)).toEqual(['a', 'b']);
+    expect(info?.values.map(([, line]) => (JSON.parse(line) as { msg: string }).msg)).toEqual([
+      'a',
+      'b',
+    ]);
     expect(bodies[0]?.streams.find((s) => s.stream.level === 'warning')?.values).toHaveLength(1);
   });
 
   it('maps pino records onto logrus JSON', () => {
     const t = Date.UTC(2024, 10, 26, 10, 16, 5);
     const e = toLokiEntry(
-      JSON.stringify({ level: 50, time: t, pid: 1, hostname: 'h', msg: 'm', err: { type: 'Error', message: 'exit status 1' } }),
+      JSON.stringify({
+        level: 50,
+        time: t,
+        pid: 1,
+        hostname: 'h',
+        msg: 'm',
+        err: { type: 'Error', message: 'exit status 1' },
+      }),
     );
     expect(e?.level).toBe('error');
     expect(e?.ns).toBe(BigInt(t) * 1_000_000n);
-    expect(Object.keys(JSON.parse(e?.line ?? '{}') as object)).toEqual(['error', 'level', 'msg', 'time']);
-    expect(JSON.parse(e?.line ?? '{}')).toMatchObject({ error: 'exit status 1', level: 'error', msg: 'm' });
-    expect(toLokiEntry(JSON.stringify({ level: 'warn', time: t, msg: 'x' }))?.level).toBe('warning');
+    expect(Object.keys(JSON.parse(e?.line ?? '{}') as object)).toEqual([
+      'error',
+      'level',
+      'msg',
+      'time',
+    ]);
+    expect(JSON.parse(e?.line ?? '{}')).toMatchObject({
+      error: 'exit status 1',
+      level: 'error',
+      msg: 'm',
+    });
+    expect(toLokiEntry(JSON.stringify({ level: 'warn', time: t, msg: 'x' }))?.level).toBe(
+      'warning',
+    );
     expect(toLokiEntry(JSON.stringify({ level: 20, time: t, msg: 'debug' }))).toBeUndefined();
     expect(toLokiEntry('not json')).toBeUndefined();
   });
 
   it('builds the push body of the spec', () => {
-    const entry = toLokiEntry(JSON.stringify({ level: 30, time: 1000, msg: 'x', executable: 'refresh-uids-from-ferry' }));
+    const entry = toLokiEntry(
+      JSON.stringify({ level: 30, time: 1000, msg: 'x', executable: 'refresh-uids-from-ferry' }),
+    );
     if (!entry) throw new Error('no entry');
-    const body = JSON.parse(lokiPushBody({ ...LABELS, command: 'refresh-uids-from-ferry' }, [entry])) as PushBody;
+    const body = JSON.parse(
+      lokiPushBody({ ...LABELS, command: 'refresh-uids-from-ferry' }, [entry]),
+    ) as PushBody;
     expect(body.streams).toEqual([
       {
-        stream: { app: 'managed-tokens', command: 'refresh-uids-from-ferry', environment: 'production', level: 'info' },
+        stream: {
+          app: 'managed-tokens',
+          command: 'refresh-uids-from-ferry',
+          environment: 'production',
+          level: 'info',
+        },
         values: [['1000000000', entry.line]],
       },
     ]);

@@ -1,5 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { createRunMetrics, jobName, pushUrl, pushgatewayBaseUrl } from '../../../src/internal/metrics/index.js';
+import {
+  createRunMetrics,
+  jobName,
+  pushUrl,
+  pushgatewayBaseUrl,
+} from '../../../src/internal/metrics/index.js';
 import { parseExposition, type Sample } from '../../../src/testenv/pushgateway.js';
 
 interface Family {
@@ -22,7 +27,9 @@ function families(text: string): Map<string, Family> {
 
 const FIXED_NOW_MS = 1_732_616_165_250;
 
-async function render(run: ReturnType<typeof createRunMetrics>): Promise<{ text: string; samples: Sample[] }> {
+async function render(
+  run: ReturnType<typeof createRunMetrics>,
+): Promise<{ text: string; samples: Sample[] }> {
   const text = await run.registry.metrics();
   return { text, samples: parseExposition(text) };
 }
@@ -40,7 +47,11 @@ const ORIGINAL: Record<string, [string, string, string[]]> = {
     'The amount of time it took in seconds to make a request to FERRY and receive the response',
     [],
   ],
-  managed_tokens_ferry_request_error_count: ['gauge', 'The number of requests to FERRY that failed', []],
+  managed_tokens_ferry_request_error_count: [
+    'gauge',
+    'The number of requests to FERRY that failed',
+    [],
+  ],
   managed_tokens_kinit_duration_seconds: [
     'gauge',
     'Duration (in seconds) for a kerberos ticket to be created from the service principal',
@@ -56,7 +67,11 @@ const ORIGINAL: Record<string, [string, string, string[]]> = {
     'The timestamp of the last successful obtaining of a service vault token that was not stored in a condor credd by the Managed Tokens Service',
     ['service'],
   ],
-  managed_tokens_token_get_duration_seconds: ['gauge', 'Duration (in seconds) for a vault token to be obtained', ['service']],
+  managed_tokens_token_get_duration_seconds: [
+    'gauge',
+    'Duration (in seconds) for a vault token to be obtained',
+    ['service'],
+  ],
   managed_tokens_failed_vault_token_get_count: [
     'gauge',
     'The number of times the Managed Tokens Service failed to get a vault token',
@@ -77,8 +92,16 @@ const ORIGINAL: Record<string, [string, string, string[]]> = {
     'The number of times the Managed Tokens Service failed to store a vault token in a condor credd',
     ['service', 'credd'],
   ],
-  managed_tokens_ping_duration_seconds: ['histogram', 'Duration (in seconds) to ping a node', ['node']],
-  managed_tokens_failed_ping_count: ['gauge', 'The number of times the Managed Tokens Service failed to ping a node', ['node']],
+  managed_tokens_ping_duration_seconds: [
+    'histogram',
+    'Duration (in seconds) to ping a node',
+    ['node'],
+  ],
+  managed_tokens_failed_ping_count: [
+    'gauge',
+    'The number of times the Managed Tokens Service failed to ping a node',
+    ['node'],
+  ],
   managed_tokens_last_token_push_timestamp: [
     'gauge',
     'The timestamp of the last successful push of a service vault token to an interactive node by the Managed Tokens Service',
@@ -139,7 +162,9 @@ describe('metric catalogue', () => {
 
   it('keeps the two different stage_duration_seconds help strings and the executable-only families', async () => {
     const tp = families((await render(createRunMetrics({ executable: 'token-push' }))).text);
-    const rf = families((await render(createRunMetrics({ executable: 'refresh-uids-from-ferry' }))).text);
+    const rf = families(
+      (await render(createRunMetrics({ executable: 'refresh-uids-from-ferry' }))).text,
+    );
     expect(tp.get('managed_tokens_stage_duration_seconds')?.help).toBe(
       'The amount of time it took to run a stage Managed Tokens Service executable',
     );
@@ -163,7 +188,9 @@ describe('metric catalogue', () => {
     expect(find(samples, 'managed_tokens_failed_services_push_count')[0]?.value).toBe(0);
     expect(find(samples, 'managed_tokens_ferry_request_error_count')[0]?.value).toBe(0);
     expect(find(samples, 'managed_tokens_ferry_request_duration_seconds_count')[0]?.value).toBe(0);
-    expect(find(samples, 'managed_tokens_service_error_email_send_duration_seconds_count')[0]?.value).toBe(0);
+    expect(
+      find(samples, 'managed_tokens_service_error_email_send_duration_seconds_count')[0]?.value,
+    ).toBe(0);
     expect(find(samples, 'managed_tokens_kinit_duration_seconds')).toEqual([]);
     expect(find(samples, 'managed_tokens_stage_duration_seconds')).toEqual([]);
     expect(find(samples, 'managed_tokens_run_duration_seconds')).toEqual([]);
@@ -193,33 +220,100 @@ describe('metric catalogue', () => {
     const value = (name: string, labels: Record<string, string> = {}): number | undefined =>
       find(samples, name, labels)[0]?.value;
 
-    expect(value('managed_tokens_stage_duration_seconds', { executable: 'token-push', stage: 'setup' })).toBe(1.25);
-    expect(value('managed_tokens_stage_duration_seconds', { executable: 'token-push', stage: 'pushTokens' })).toBe(3);
-    expect(value('managed_tokens_kinit_duration_seconds', { service: 'dune_production' })).toBe(0.5);
+    expect(
+      value('managed_tokens_stage_duration_seconds', { executable: 'token-push', stage: 'setup' }),
+    ).toBe(1.25);
+    expect(
+      value('managed_tokens_stage_duration_seconds', {
+        executable: 'token-push',
+        stage: 'pushTokens',
+      }),
+    ).toBe(3);
+    expect(value('managed_tokens_kinit_duration_seconds', { service: 'dune_production' })).toBe(
+      0.5,
+    );
     expect(value('managed_tokens_failed_kinit_count', { service: 'mu2e_production' })).toBe(2);
-    expect(value('managed_tokens_last_token_get_timestamp', { service: 'nova_production' })).toBe(t);
-    expect(value('managed_tokens_token_get_duration_seconds', { service: 'nova_production' })).toBe(2);
-    expect(value('managed_tokens_failed_vault_token_get_count', { service: 'nova_production' })).toBe(1);
-    expect(value('managed_tokens_last_token_store_timestamp', { service: 'dune_production', credd: 'credd01.fnal.gov' })).toBe(t);
-    expect(value('managed_tokens_token_store_duration_seconds', { service: 'dune_production', credd: 'credd01.fnal.gov' })).toBe(4);
-    expect(value('managed_tokens_failed_vault_token_store_count', { service: 'dune_production', credd: 'credd02.fnal.gov' })).toBe(1);
+    expect(value('managed_tokens_last_token_get_timestamp', { service: 'nova_production' })).toBe(
+      t,
+    );
+    expect(value('managed_tokens_token_get_duration_seconds', { service: 'nova_production' })).toBe(
+      2,
+    );
+    expect(
+      value('managed_tokens_failed_vault_token_get_count', { service: 'nova_production' }),
+    ).toBe(1);
+    expect(
+      value('managed_tokens_last_token_store_timestamp', {
+        service: 'dune_production',
+        credd: 'credd01.fnal.gov',
+      }),
+    ).toBe(t);
+    expect(
+      value('managed_tokens_token_store_duration_seconds', {
+        service: 'dune_production',
+        credd: 'credd01.fnal.gov',
+      }),
+    ).toBe(4);
+    expect(
+      value('managed_tokens_failed_vault_token_store_count', {
+        service: 'dune_production',
+        credd: 'credd02.fnal.gov',
+      }),
+    ).toBe(1);
     expect(value('managed_tokens_ping_duration_seconds_count', { node: 'node1' })).toBe(1);
-    expect(value('managed_tokens_ping_duration_seconds_bucket', { node: 'node1', le: '0.025' })).toBe(1);
-    expect(value('managed_tokens_ping_duration_seconds_bucket', { node: 'node1', le: '0.01' })).toBe(0);
+    expect(
+      value('managed_tokens_ping_duration_seconds_bucket', { node: 'node1', le: '0.025' }),
+    ).toBe(1);
+    expect(
+      value('managed_tokens_ping_duration_seconds_bucket', { node: 'node1', le: '0.01' }),
+    ).toBe(0);
     expect(value('managed_tokens_failed_ping_count', { node: 'node2' })).toBe(1);
-    expect(value('managed_tokens_token_push_duration_seconds', { service: 'dune_production', node: 'node1' })).toBe(0.7);
-    expect(value('managed_tokens_failed_token_push_count', { service: 'dune_production', node: 'node2' })).toBe(2);
-    expect(value('managed_tokens_last_token_push_timestamp', { service: 'nova_production', node: 'node3' })).toBe(t);
+    expect(
+      value('managed_tokens_token_push_duration_seconds', {
+        service: 'dune_production',
+        node: 'node1',
+      }),
+    ).toBe(0.7);
+    expect(
+      value('managed_tokens_failed_token_push_count', {
+        service: 'dune_production',
+        node: 'node2',
+      }),
+    ).toBe(2);
+    expect(
+      value('managed_tokens_last_token_push_timestamp', {
+        service: 'nova_production',
+        node: 'node3',
+      }),
+    ).toBe(t);
     // dune had a failure, so the original stamps none of its nodes
-    expect(find(samples, 'managed_tokens_last_token_push_timestamp', { service: 'dune_production' })).toEqual([]);
+    expect(
+      find(samples, 'managed_tokens_last_token_push_timestamp', { service: 'dune_production' }),
+    ).toEqual([]);
     expect(value('managed_tokens_failed_services_push_count')).toBe(2);
   });
 
   it('uses the default histogram buckets of the original', async () => {
     const run = createRunMetrics({ executable: 'token-push' });
     run.tokenPush.pingSucceeded('node1', 0.3);
-    const les = find((await render(run)).samples, 'managed_tokens_ping_duration_seconds_bucket').map((s) => s.labels.le);
-    expect(les).toEqual(['0.005', '0.01', '0.025', '0.05', '0.1', '0.25', '0.5', '1', '2.5', '5', '10', '+Inf']);
+    const les = find(
+      (await render(run)).samples,
+      'managed_tokens_ping_duration_seconds_bucket',
+    ).map((s) => s.labels.le);
+    expect(les).toEqual([
+      '0.005',
+      '0.01',
+      '0.025',
+      '0.05',
+      '0.1',
+      '0.25',
+      '0.5',
+      '1',
+      '2.5',
+      '5',
+      '10',
+      '+Inf',
+    ]);
   });
 
   it('turns refresh events into the original series', async () => {
@@ -252,9 +346,15 @@ describe('metric catalogue', () => {
     n.adminNotificationSent('email', 1.5);
     const { samples } = await render(run);
     const t = FIXED_NOW_MS / 1000;
-    expect(find(samples, 'managed_tokens_current_setup_error_count', { service: 'mu2e_production' })[0]?.value).toBe(2);
     expect(
-      find(samples, 'managed_tokens_current_push_error_count', { service: 'dune_production', node: 'node1' })[0]?.value,
+      find(samples, 'managed_tokens_current_setup_error_count', { service: 'mu2e_production' })[0]
+        ?.value,
+    ).toBe(2);
+    expect(
+      find(samples, 'managed_tokens_current_push_error_count', {
+        service: 'dune_production',
+        node: 'node1',
+      })[0]?.value,
     ).toBe(1);
     expect(
       find(samples, 'managed_tokens_service_error_email_last_sent_timestamp', {
@@ -262,7 +362,9 @@ describe('metric catalogue', () => {
         success: 'false',
       })[0]?.value,
     ).toBe(t);
-    expect(find(samples, 'managed_tokens_service_error_email_send_duration_seconds_count')[0]?.value).toBe(1);
+    expect(
+      find(samples, 'managed_tokens_service_error_email_send_duration_seconds_count')[0]?.value,
+    ).toBe(1);
     expect(
       find(samples, 'managed_tokens_admin_error_email_last_sent_timestamp', {
         notification_type: 'slack_message',
@@ -270,7 +372,9 @@ describe('metric catalogue', () => {
       })[0]?.value,
     ).toBe(t);
     expect(
-      find(samples, 'managed_tokens_admin_error_email_send_duration_seconds', { notification_type: 'email' })[0]?.value,
+      find(samples, 'managed_tokens_admin_error_email_send_duration_seconds', {
+        notification_type: 'email',
+      })[0]?.value,
     ).toBe(1.5);
   });
 });
@@ -285,22 +389,49 @@ describe('metrics added by this port', () => {
     e.tokenPushItemFailed('dune_production', 'node2');
     e.tokenPushItemFailed('dune_production', 'node3');
     e.tokenPushItemSucceeded('dune_production', 'node3', 0.1); // a later file: the node still had a failure
-    const stamped = find((await render(run)).samples, 'managed_tokens_last_node_push_success_timestamp');
+    const stamped = find(
+      (await render(run)).samples,
+      'managed_tokens_last_node_push_success_timestamp',
+    );
     expect(stamped).toEqual([
-      { name: 'managed_tokens_last_node_push_success_timestamp', labels: { service: 'dune_production', node: 'node1' }, value: FIXED_NOW_MS / 1000 },
+      {
+        name: 'managed_tokens_last_node_push_success_timestamp',
+        labels: { service: 'dune_production', node: 'node1' },
+        value: FIXED_NOW_MS / 1000,
+      },
     ]);
   });
 
   it('reports the pushed token age and the run outcome', async () => {
     const run = createRunMetrics({ executable: 'token-push' });
     run.tokenPush.pushedTokenAge('dune_production', 3600);
-    run.tokenPush.runOutcome({ servicesOk: 3, servicesFailed: 1, durationSeconds: 42.5, exitCode: 0 });
+    run.tokenPush.runOutcome({
+      servicesOk: 3,
+      servicesFailed: 1,
+      durationSeconds: 42.5,
+      exitCode: 0,
+    });
     const { samples, text } = await render(run);
-    expect(find(samples, 'managed_tokens_pushed_token_age_seconds', { service: 'dune_production' })[0]?.value).toBe(3600);
-    expect(find(samples, 'managed_tokens_run_services', { executable: 'token-push', result: 'ok' })[0]?.value).toBe(3);
-    expect(find(samples, 'managed_tokens_run_services', { executable: 'token-push', result: 'failed' })[0]?.value).toBe(1);
-    expect(find(samples, 'managed_tokens_run_duration_seconds', { executable: 'token-push' })[0]?.value).toBe(42.5);
-    expect(find(samples, 'managed_tokens_run_exit_code', { executable: 'token-push' })[0]?.value).toBe(0);
+    expect(
+      find(samples, 'managed_tokens_pushed_token_age_seconds', { service: 'dune_production' })[0]
+        ?.value,
+    ).toBe(3600);
+    expect(
+      find(samples, 'managed_tokens_run_services', { executable: 'token-push', result: 'ok' })[0]
+        ?.value,
+    ).toBe(3);
+    expect(
+      find(samples, 'managed_tokens_run_services', {
+        executable: 'token-push',
+        result: 'failed',
+      })[0]?.value,
+    ).toBe(1);
+    expect(
+      find(samples, 'managed_tokens_run_duration_seconds', { executable: 'token-push' })[0]?.value,
+    ).toBe(42.5);
+    expect(
+      find(samples, 'managed_tokens_run_exit_code', { executable: 'token-push' })[0]?.value,
+    ).toBe(0);
     expect(families(text).get('managed_tokens_run_exit_code')?.type).toBe('gauge');
   });
 
@@ -309,8 +440,12 @@ describe('metrics added by this port', () => {
     run.refresh.runOutcome({ accountsOk: 5, accountsFailed: 2, durationSeconds: 9, exitCode: 1 });
     const { samples } = await render(run);
     const labels = { executable: 'refresh-uids-from-ferry' };
-    expect(find(samples, 'managed_tokens_run_ferry_accounts', { ...labels, result: 'ok' })[0]?.value).toBe(5);
-    expect(find(samples, 'managed_tokens_run_ferry_accounts', { ...labels, result: 'failed' })[0]?.value).toBe(2);
+    expect(
+      find(samples, 'managed_tokens_run_ferry_accounts', { ...labels, result: 'ok' })[0]?.value,
+    ).toBe(5);
+    expect(
+      find(samples, 'managed_tokens_run_ferry_accounts', { ...labels, result: 'failed' })[0]?.value,
+    ).toBe(2);
     expect(find(samples, 'managed_tokens_run_exit_code', labels)[0]?.value).toBe(1);
     expect(find(samples, 'managed_tokens_run_services')).toEqual([]);
   });
@@ -319,7 +454,9 @@ describe('metrics added by this port', () => {
     const a = createRunMetrics({ executable: 'token-push' });
     const b = createRunMetrics({ executable: 'token-push' });
     a.tokenPush.failedServices(5);
-    expect(find((await render(b)).samples, 'managed_tokens_failed_services_push_count')[0]?.value).toBe(0);
+    expect(
+      find((await render(b)).samples, 'managed_tokens_failed_services_push_count')[0]?.value,
+    ).toBe(0);
   });
 });
 
@@ -338,8 +475,12 @@ describe('job name and push URL', () => {
 
   it('adds the executable grouping label unless the single group is requested', () => {
     const target = { host: 'http://pgw:9091', job: 'managed_tokens', executable: 'token-push' };
-    expect(pushUrl(target)).toBe('http://pgw:9091/metrics/job/managed_tokens/executable/token-push');
-    expect(pushUrl({ ...target, singleGroup: true })).toBe('http://pgw:9091/metrics/job/managed_tokens');
+    expect(pushUrl(target)).toBe(
+      'http://pgw:9091/metrics/job/managed_tokens/executable/token-push',
+    );
+    expect(pushUrl({ ...target, singleGroup: true })).toBe(
+      'http://pgw:9091/metrics/job/managed_tokens',
+    );
     expect(pushUrl({ ...target, job: 'a/b' })).toBe(
       `http://pgw:9091/metrics/job@base64/${Buffer.from('a/b').toString('base64url')}/executable/token-push`,
     );

@@ -8,7 +8,14 @@ import { execFileSync } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { BIN, createSandbox, ensureBuilt, REPO, tokenPushConfig, type Sandbox } from '../../fixtures/cli/harness.js';
+import {
+  BIN,
+  createSandbox,
+  ensureBuilt,
+  REPO,
+  tokenPushConfig,
+  type Sandbox,
+} from '../../fixtures/cli/harness.js';
 
 const RECORDER = `process.on('exit', () => {
   require('fs').writeFileSync(process.env.MT_LOADED_OUT, JSON.stringify(Object.keys(require.cache)));
@@ -30,7 +37,9 @@ beforeAll(() => {
   ensureBuilt();
 });
 
-async function runRecorded(argv: readonly string[]): Promise<{ code: number | null; stdout: string; loaded: Loaded }> {
+async function runRecorded(
+  argv: readonly string[],
+): Promise<{ code: number | null; stdout: string; loaded: Loaded }> {
   const s = (sb ??= createSandbox());
   const recorder = s.write('recorder/record.cjs', RECORDER);
   const out = path.join(s.tmp, `loaded-${path.basename(argv[0] ?? 'x')}.json`);
@@ -55,8 +64,15 @@ describe('lazy loading of metrics and tracing in the executables', () => {
     const out = path.join(s.dir, 'control.json');
     execFileSync(
       process.execPath,
-      ['--input-type=module', '-e', `await import(${JSON.stringify(path.join(REPO, 'dist/src/internal/metrics/index.js'))});`],
-      { env: { PATH: '/usr/bin:/bin', NODE_OPTIONS: `--require ${recorder}`, MT_LOADED_OUT: out }, stdio: 'pipe' },
+      [
+        '--input-type=module',
+        '-e',
+        `await import(${JSON.stringify(path.join(REPO, 'dist/src/internal/metrics/index.js'))});`,
+      ],
+      {
+        env: { PATH: '/usr/bin:/bin', NODE_OPTIONS: `--require ${recorder}`, MT_LOADED_OUT: out },
+        stdio: 'pipe',
+      },
     );
     const modules = JSON.parse(readFileSync(out, 'utf8')) as string[];
     expect(modules.some((m) => m.includes('/prom-client/'))).toBe(true);
@@ -73,11 +89,16 @@ describe('lazy loading of metrics and tracing in the executables', () => {
     const s = (sb ??= createSandbox());
     const config = s.write(
       'etc/managedTokens.yml',
-      tokenPushConfig(s, { extra: 'prometheus:\n  host: http://127.0.0.1:9\ntracing:\n  url: http://127.0.0.1:9\n' }),
+      tokenPushConfig(s, {
+        extra: 'prometheus:\n  host: http://127.0.0.1:9\ntracing:\n  url: http://127.0.0.1:9\n',
+      }),
     );
     const res = await runRecorded([BIN.tokenPush, '--list-services', '-c', config]);
     expect(res.code).toBe(0);
-    expect(res.stdout.split('\n').filter(Boolean).sort()).toEqual(['dune_production', 'mu2e_production']);
+    expect(res.stdout.split('\n').filter(Boolean).sort()).toEqual([
+      'dune_production',
+      'mu2e_production',
+    ]);
     expect(res.loaded).toEqual({ prom: [], otel: [] });
   });
 

@@ -8,7 +8,11 @@ import {
 } from '../../../src/internal/metrics/index.js';
 import { freePort } from '../../../src/testenv/proc.js';
 import { startHttpReceiver, type HttpReceiver } from '../../../src/testenv/http-receiver.js';
-import { startPushgateway, type Pushgateway, type Sample } from '../../../src/testenv/pushgateway.js';
+import {
+  startPushgateway,
+  type Pushgateway,
+  type Sample,
+} from '../../../src/testenv/pushgateway.js';
 
 interface LogLine {
   readonly level: 'info' | 'error';
@@ -26,7 +30,9 @@ function recordingLog(): MetricsLog & { lines: LogLine[] } {
 }
 
 function only(samples: Sample[], name: string, labels: Record<string, string>): Sample[] {
-  return samples.filter((s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v));
+  return samples.filter(
+    (s) => s.name === name && Object.entries(labels).every(([k, v]) => s.labels[k] === v),
+  );
 }
 
 let pgw: Pushgateway;
@@ -64,11 +70,15 @@ describe('start-up probe', () => {
   it('reports a closed port as down with the original error message', async () => {
     const port = await freePort('127.0.0.1');
     const log = recordingLog();
-    expect(await probePushgateway(`http://127.0.0.1:${port}`, { log, timeoutMs: 5_000 })).toBe(false);
+    expect(await probePushgateway(`http://127.0.0.1:${port}`, { log, timeoutMs: 5_000 })).toBe(
+      false,
+    );
     expect(log.lines).toHaveLength(1);
     expect(log.lines[0]?.level).toBe('error');
     expect(log.lines[0]?.msg).toMatch(
-      new RegExp(`^Error contacting prometheus pushgateway http://127\\.0\\.0\\.1:${port}: .+\\.  The rest of prometheus operations will fail\\.`),
+      new RegExp(
+        `^Error contacting prometheus pushgateway http://127\\.0\\.0\\.1:${port}: .+\\.  The rest of prometheus operations will fail\\.`,
+      ),
     );
   });
 
@@ -95,25 +105,45 @@ describe('push to the real pushgateway', () => {
     run.tokenPush.pingFailed('node1');
     run.notifications.pushErrorCount('dune_production', 'node1', 1);
     const log = recordingLog();
-    expect(await pushMetrics({ host: pgw.url, job, executable: 'token-push', registry: run.registry, log })).toBe(true);
+    expect(
+      await pushMetrics({
+        host: pgw.url,
+        job,
+        executable: 'token-push',
+        registry: run.registry,
+        log,
+      }),
+    ).toBe(true);
     expect(log.lines.map((l) => `${l.level}: ${l.msg}`)).toEqual([
       'info: Finished pushing metrics to prometheus pushgateway',
     ]);
 
     const group = { job: 'managed_tokens_development', executable: 'token-push' };
     const samples = await pgw.samples();
-    expect(only(samples, 'managed_tokens_failed_services_push_count', group).map((s) => s.value)).toEqual([1]);
     expect(
-      only(samples, 'managed_tokens_stage_duration_seconds', { ...group, stage: 'pushTokens' }).map((s) => s.value),
+      only(samples, 'managed_tokens_failed_services_push_count', group).map((s) => s.value),
+    ).toEqual([1]);
+    expect(
+      only(samples, 'managed_tokens_stage_duration_seconds', { ...group, stage: 'pushTokens' }).map(
+        (s) => s.value,
+      ),
     ).toEqual([2.5]);
-    expect(only(samples, 'managed_tokens_failed_ping_count', { ...group, node: 'node1' }).map((s) => s.value)).toEqual([1]);
     expect(
-      only(samples, 'managed_tokens_current_push_error_count', { ...group, service: 'dune_production', node: 'node1' }).map(
+      only(samples, 'managed_tokens_failed_ping_count', { ...group, node: 'node1' }).map(
         (s) => s.value,
       ),
     ).toEqual([1]);
+    expect(
+      only(samples, 'managed_tokens_current_push_error_count', {
+        ...group,
+        service: 'dune_production',
+        node: 'node1',
+      }).map((s) => s.value),
+    ).toEqual([1]);
     // the library families of the original are pushed too, at zero
-    expect(only(samples, 'managed_tokens_ferry_request_error_count', group).map((s) => s.value)).toEqual([0]);
+    expect(
+      only(samples, 'managed_tokens_ferry_request_error_count', group).map((s) => s.value),
+    ).toEqual([0]);
     expect(only(samples, 'push_time_seconds', group)).toHaveLength(1);
   });
 
@@ -124,22 +154,41 @@ describe('push to the real pushgateway', () => {
     refresh.refresh.lastFerryRefresh(1_732_616_165);
     const log = recordingLog();
     expect(
-      await pushMetrics({ host: pgw.url, job, executable: 'refresh-uids-from-ferry', registry: refresh.registry, log }),
+      await pushMetrics({
+        host: pgw.url,
+        job,
+        executable: 'refresh-uids-from-ferry',
+        registry: refresh.registry,
+        log,
+      }),
     ).toBe(true);
 
     const push = createRunMetrics({ executable: 'token-push' });
     push.tokenPush.stageDuration('cleanup', 0.5);
-    expect(await pushMetrics({ host: pgw.url, job, executable: 'token-push', registry: push.registry, log })).toBe(true);
+    expect(
+      await pushMetrics({
+        host: pgw.url,
+        job,
+        executable: 'token-push',
+        registry: push.registry,
+        log,
+      }),
+    ).toBe(true);
 
     const samples = await pgw.samples();
-    expect(only(samples, 'managed_tokens_last_ferry_refresh', { job }).map((s) => s.value)).toEqual([1_732_616_165]);
+    expect(only(samples, 'managed_tokens_last_ferry_refresh', { job }).map((s) => s.value)).toEqual(
+      [1_732_616_165],
+    );
     expect(
-      only(samples, 'managed_tokens_stage_duration_seconds', { job, executable: 'refresh-uids-from-ferry' }).map(
-        (s) => s.labels.stage,
-      ),
+      only(samples, 'managed_tokens_stage_duration_seconds', {
+        job,
+        executable: 'refresh-uids-from-ferry',
+      }).map((s) => s.labels.stage),
     ).toEqual(['getFERRYData']);
     expect(
-      only(samples, 'managed_tokens_stage_duration_seconds', { job, executable: 'token-push' }).map((s) => s.labels.stage),
+      only(samples, 'managed_tokens_stage_duration_seconds', { job, executable: 'token-push' }).map(
+        (s) => s.labels.stage,
+      ),
     ).toEqual(['cleanup']);
   });
 
@@ -149,12 +198,20 @@ describe('push to the real pushgateway', () => {
     refresh.refresh.lastFerryRefresh(1_732_616_165);
     const log = recordingLog();
     const common = { host: pgw.url, job, singleGroup: true, log };
-    expect(await pushMetrics({ ...common, executable: 'refresh-uids-from-ferry', registry: refresh.registry })).toBe(true);
+    expect(
+      await pushMetrics({
+        ...common,
+        executable: 'refresh-uids-from-ferry',
+        registry: refresh.registry,
+      }),
+    ).toBe(true);
     expect(only(await pgw.samples(), 'managed_tokens_last_ferry_refresh', { job })).toHaveLength(1);
 
     const push = createRunMetrics({ executable: 'token-push' });
     push.tokenPush.stageDuration('setup', 1);
-    expect(await pushMetrics({ ...common, executable: 'token-push', registry: push.registry })).toBe(true);
+    expect(
+      await pushMetrics({ ...common, executable: 'token-push', registry: push.registry }),
+    ).toBe(true);
     const samples = await pgw.samples();
     expect(only(samples, 'managed_tokens_last_ferry_refresh', { job })).toEqual([]);
     const setup = only(samples, 'managed_tokens_stage_duration_seconds', { job, stage: 'setup' });
@@ -166,10 +223,22 @@ describe('push to the real pushgateway', () => {
     const log = recordingLog();
     const first = createRunMetrics({ executable: 'token-push' });
     first.tokenPush.kinitFailed('mu2e_production');
-    await pushMetrics({ host: pgw.url, job, executable: 'token-push', registry: first.registry, log });
+    await pushMetrics({
+      host: pgw.url,
+      job,
+      executable: 'token-push',
+      registry: first.registry,
+      log,
+    });
     expect(only(await pgw.samples(), 'managed_tokens_failed_kinit_count', { job })).toHaveLength(1);
     const second = createRunMetrics({ executable: 'token-push' });
-    await pushMetrics({ host: pgw.url, job, executable: 'token-push', registry: second.registry, log });
+    await pushMetrics({
+      host: pgw.url,
+      job,
+      executable: 'token-push',
+      registry: second.registry,
+      log,
+    });
     expect(only(await pgw.samples(), 'managed_tokens_failed_kinit_count', { job })).toEqual([]);
   });
 });
@@ -178,7 +247,13 @@ describe('push failures', () => {
   it('sends PUT with the text exposition content type', async () => {
     const run = createRunMetrics({ executable: 'token-push' });
     const log = recordingLog();
-    await pushMetrics({ host: `${receiver.url}/`, job: 'j', executable: 'token-push', registry: run.registry, log });
+    await pushMetrics({
+      host: `${receiver.url}/`,
+      job: 'j',
+      executable: 'token-push',
+      registry: run.registry,
+      log,
+    });
     const req = await receiver.waitFor((r) => r.path === '/metrics/job/j/executable/token-push');
     expect(req.method).toBe('PUT');
     expect(req.headers['content-type']).toBe('text/plain; version=0.0.4; charset=utf-8');
@@ -188,9 +263,17 @@ describe('push failures', () => {
   it('logs the original error on a refused push and never throws', async () => {
     const run = createRunMetrics({ executable: 'token-push' });
     const log = recordingLog();
-    const ok = await pushMetrics({ host: `${receiver.url}/broken`, job: 'j', executable: 'token-push', registry: run.registry, log });
+    const ok = await pushMetrics({
+      host: `${receiver.url}/broken`,
+      job: 'j',
+      executable: 'token-push',
+      registry: run.registry,
+      log,
+    });
     expect(ok).toBe(false);
-    expect(log.lines.map((l) => `${l.level}: ${l.msg}`)).toEqual(['error: Could not push metrics to prometheus pushgateway']);
+    expect(log.lines.map((l) => `${l.level}: ${l.msg}`)).toEqual([
+      'error: Could not push metrics to prometheus pushgateway',
+    ]);
     expect(String(log.lines[0]?.fields.error)).toContain('400');
   });
 
@@ -213,7 +296,13 @@ describe('push failures', () => {
     const port = await freePort('127.0.0.1');
     const run = createRunMetrics({ executable: 'token-push' });
     const log = recordingLog();
-    const ok = await pushMetrics({ host: `127.0.0.1:${port}`, job: 'j', executable: 'token-push', registry: run.registry, log });
+    const ok = await pushMetrics({
+      host: `127.0.0.1:${port}`,
+      job: 'j',
+      executable: 'token-push',
+      registry: run.registry,
+      log,
+    });
     expect(ok).toBe(false);
     expect(log.lines[0]?.level).toBe('error');
   });
