@@ -6,6 +6,8 @@
 import type { ServiceName } from '../config/index.js';
 import { resolveProgram } from '../exec/index.js';
 import { noopTokenPushMetrics, type TokenPushMetricEvents } from '../metrics/events.js';
+import { setUpRunMetrics, type RunMetricsSetup } from '../metrics/run-setup.js';
+import { loadTracingOrNoop } from '../tracing/api.js';
 import type { TokenPushStartup } from '../cli/context.js';
 import { tempDirFrom } from '../vaulttoken/files.js';
 import { execRunner } from './exec-adapter.js';
@@ -22,14 +24,30 @@ export async function runTokenPush(ctx: TokenPushStartup): Promise<number> {
   const { log, config } = ctx;
   const executable = ctx.executable;
 
-  const metricsSetup = await setUpMetrics(ctx);
+  const metricsSetup = await setUpRunMetrics(
+    {
+      prometheus: ctx.config.global.prometheus,
+      executable,
+      program: 'token-push',
+      log,
+      // Q19 fix: the probe is bounded (the original waited without limit).
+      probeTimeoutMs: Math.min(10_000, ctx.timeouts.globalMs),
+    },
+    (m) => m.tokenPush,
+    noopTokenPushMetrics,
+  );
   const globalDeadline = new AbortController();
   const globalTimer = setTimeout(
     () => globalDeadline.abort(new Error('global timeout')),
     ctx.timeouts.globalMs,
   );
 
-  const tracing = await loadTracingLazily(ctx);
+  const tracing = await loadTracingOrNoop({
+    url: config.global.tracing.url,
+    environment: ctx.devEnvironmentLabel,
+    executable,
+    log,
+  });
   const db = await openDatabase(ctx);
 
   const selected = [
@@ -167,7 +185,7 @@ async function openDatabase(ctx: TokenPushStartup): Promise<OpenedDb> {
 async function setUpNotifications(
   ctx: TokenPushStartup,
   db: OpenedDb['handle'],
-  metricsSetup: MetricsSetup,
+  metricsSetup: RunMetricsSetup<TokenPushMetricEvents>,
 ): Promise<import('../notifications/index.js').RunNotifications> {
   const n = await import('../notifications/index.js');
   const global = ctx.config.global;
@@ -208,95 +226,6 @@ async function setUpNotifications(
     executable: ctx.executable,
     metrics: metricsSetup.notificationMetrics,
   });
-}
-
-// ---- metrics ----
-
-interface MetricsSetup {
-  readonly events: TokenPushMetricEvents;
-  readonly notificationMetrics: import('../notifications/index.js').NotificationMetrics | undefined;
-  push(): Promise<void>;
-}
-
-async function setUpMetrics(ctx: TokenPushStartup): Promise<MetricsSetup> {
-  const prometheus = ctx.config.global.prometheus;
-  const disabled: MetricsSetup = {
-    events: noopTokenPushMetrics,
-    notificationMetrics: undefined,
-    push: async () => undefined,
-  };
-  // An empty or scheme-less host fails the probe, which logs the original's error line.
-  try {
-    const m = await import('../metrics/index.js');
-    // Q19 fix: the probe is bounded (the original waited without limit).
-    const up = await m.probePushgateway(prometheus.host, {
-      log: ctx.log,
-      timeoutMs: Math.min(10_000, ctx.timeouts.globalMs),
-    });
-    if (!up) return disabled;
-    const runMetrics = m.createRunMetrics({ executable: ctx.executable });
-    return {
-      events: runMetrics.tokenPush,
-      notificationMetrics: adaptNotificationMetrics(runMetrics.notifications),
-      push: async () => {
-        await m.pushMetrics({
-          host: prometheus.host,
-          // Already suffixed with the dev-environment label by the config.
-          job: prometheus.jobName,
-          executable: ctx.executable,
-          registry: runMetrics.registry,
-          log: ctx.log,
-        });
-      },
-    };
-  } catch (err) {
-    ctx.log.error(
-      { err: (err as Error).message },
-      'Could not set up metrics; continuing without them',
-    );
-    return disabled;
-  }
-}
-
-/** The notifications module's metric interface over the metrics module's events. */
-function adaptNotificationMetrics(
-  events: import('../metrics/events.js').NotificationMetricEvents,
-): import('../notifications/index.js').NotificationMetrics {
-  return {
-    setupErrorCount: (service, count) => events.setupErrorCount(service, count),
-    pushErrorCount: (service, node, count) => events.pushErrorCount(service, node, count),
-    serviceEmailAttempt: (service, success, seconds) => {
-      events.serviceEmailAttempted(service, success);
-      if (success) events.serviceEmailSent(seconds);
-    },
-    adminNotificationAttempt: (type, success, seconds) => {
-      events.adminNotificationAttempted(type, success);
-      if (success) events.adminNotificationSent(type, seconds);
-    },
-  };
-}
-
-// ---- tracing ----
-
-async function loadTracingLazily(
-  ctx: TokenPushStartup,
-): Promise<import('../tracing/api.js').Tracing> {
-  try {
-    const { loadTracing } = await import('../tracing/api.js');
-    return await loadTracing({
-      url: ctx.config.global.tracing.url,
-      environment: ctx.devEnvironmentLabel,
-      executable: ctx.executable,
-      log: ctx.log,
-    });
-  } catch (err) {
-    ctx.log.error(
-      { err: (err as Error).message },
-      'Could not start tracing; continuing without it',
-    );
-    const { noopTracing } = await import('../tracing/api.js');
-    return noopTracing;
-  }
 }
 
 // ---- operator summary ----

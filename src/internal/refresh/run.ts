@@ -9,25 +9,37 @@ import { ManagedTokensDb } from '../db/index.js';
 import { noopRefreshMetrics, type RefreshMetricEvents } from '../metrics/events.js';
 import type { NotificationMetrics, RunNotifications } from '../notifications/index.js';
 import { setupError } from '../notifications/types.js';
-import type { Tracing } from '../tracing/api.js';
+import { setUpRunMetrics, type RunMetricsSetup } from '../metrics/run-setup.js';
+import { loadTracingOrNoop } from '../tracing/api.js';
 import { sequence, type RefreshSequenceInput } from './sequence.js';
 
 export const DB_OPEN_FAILED = 'Could not open or create ManagedTokensDatabase';
 
-interface MetricsSetup {
-  readonly events: RefreshMetricEvents;
-  readonly notificationMetrics: NotificationMetrics | undefined;
-  push(): Promise<void>;
-}
+type MetricsSetup = RunMetricsSetup<RefreshMetricEvents>;
 
 export async function runRefresh(ctx: RefreshStartup): Promise<number> {
-  const metrics = await setUpMetrics(ctx);
+  const metrics = await setUpRunMetrics(
+    {
+      prometheus: ctx.config.global.prometheus,
+      executable: ctx.executable,
+      program: 'refresh-uids-from-ferry',
+      log: ctx.log,
+      probeTimeoutMs: Math.min(10_000, ctx.timeouts.globalMs),
+    },
+    (m) => m.refresh,
+    noopRefreshMetrics,
+  );
   const globalDeadline = new AbortController();
   const globalTimer = setTimeout(
     () => globalDeadline.abort(new Error('global timeout exceeded')),
     ctx.timeouts.globalMs,
   );
-  const tracing = await loadTracingLazily(ctx);
+  const tracing = await loadTracingOrNoop({
+    url: ctx.config.global.tracing.url,
+    environment: ctx.devEnvironmentLabel,
+    executable: ctx.executable,
+    log: ctx.log,
+  });
   try {
     return await tracing.withSpan(
       'refresh-uids-from-ferry',
@@ -101,67 +113,6 @@ async function runWithDatabase(
   }
 }
 
-// ---- metrics ----
-
-async function setUpMetrics(ctx: RefreshStartup): Promise<MetricsSetup> {
-  const disabled: MetricsSetup = {
-    events: noopRefreshMetrics,
-    notificationMetrics: undefined,
-    push: async () => undefined,
-  };
-  const prometheus = ctx.config.global.prometheus;
-  try {
-    const m = await import('../metrics/index.js');
-    const up = await m.probePushgateway(prometheus.host, { log: ctx.log });
-    if (!up) return disabled;
-    const runMetrics = m.createRunMetrics({
-      executable: ctx.executable,
-      program: 'refresh-uids-from-ferry',
-    });
-    return {
-      events: runMetrics.refresh,
-      notificationMetrics: adaptNotificationMetrics(runMetrics.notifications),
-      push: async () => {
-        await m.pushMetrics({
-          host: prometheus.host,
-          // The config already appends the dev-environment label to the job name.
-          job: prometheus.jobName,
-          // `prometheus.singleGroup` (decision 9's switch back to the original's single group),
-          // read defensively until the config type carries it.
-          singleGroup: (prometheus as { readonly singleGroup?: unknown }).singleGroup === true,
-          executable: ctx.executable,
-          registry: runMetrics.registry,
-          log: ctx.log,
-        });
-      },
-    };
-  } catch (err) {
-    ctx.log.error(
-      { err: (err as Error).message },
-      'Could not set up metrics; continuing without them',
-    );
-    return disabled;
-  }
-}
-
-/** The notifications module's metric interface over the metrics module's events. */
-function adaptNotificationMetrics(
-  events: import('../metrics/events.js').NotificationMetricEvents,
-): NotificationMetrics {
-  return {
-    setupErrorCount: (service, count) => events.setupErrorCount(service, count),
-    pushErrorCount: (service, node, count) => events.pushErrorCount(service, node, count),
-    serviceEmailAttempt: (service, success, seconds) => {
-      events.serviceEmailAttempted(service, success);
-      if (success) events.serviceEmailSent(seconds);
-    },
-    adminNotificationAttempt: (type, success, seconds) => {
-      events.adminNotificationAttempted(type, success);
-      if (success) events.adminNotificationSent(type, seconds);
-    },
-  };
-}
-
 // ---- notifications ----
 
 async function setUpNotifications(
@@ -178,24 +129,4 @@ async function setUpNotifications(
     executable: ctx.executable,
     metrics,
   });
-}
-
-// ---- tracing ----
-
-async function loadTracingLazily(ctx: RefreshStartup): Promise<Tracing> {
-  const api = await import('../tracing/api.js');
-  try {
-    return await api.loadTracing({
-      url: ctx.config.global.tracing.url,
-      environment: ctx.devEnvironmentLabel,
-      executable: ctx.executable,
-      log: ctx.log,
-    });
-  } catch (err) {
-    ctx.log.error(
-      { err: (err as Error).message },
-      'Could not start tracing; continuing without it',
-    );
-    return api.noopTracing;
-  }
 }

@@ -93,3 +93,16 @@ export async function loadTracing(opts: TracingOptions): Promise<Tracing> {
   const { startTracing } = await import('./index.js');
   return startTracing(opts);
 }
+
+/** loadTracing for the executables: a failure to start only disables tracing for the run. */
+export async function loadTracingOrNoop(opts: TracingOptions): Promise<Tracing> {
+  try {
+    return await loadTracing(opts);
+  } catch (err) {
+    opts.log.error(
+      { err: (err as Error).message },
+      'Could not start tracing; continuing without it',
+    );
+    return noopTracing;
+  }
+}
