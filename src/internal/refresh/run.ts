@@ -43,7 +43,7 @@ export async function runRefresh(ctx: RefreshStartup): Promise<number> {
   try {
     return await tracing.withSpan(
       'refresh-uids-from-ferry',
-      { 'managed-tokens.authmethod': ctx.authMethod, 'managed-tokens.testmode': ctx.testMode },
+      { test: ctx.testMode, authmethod: ctx.authMethod },
       (span) =>
         runWithDatabase(ctx, metrics, globalDeadline.signal).then((code) => {
           if (code !== 0) span.markError(`exit code ${code}`);
