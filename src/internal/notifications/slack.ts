@@ -1,7 +1,7 @@
 /**
  * The admin Slack message through an incoming webhook (spec notifications-observability.md 3),
  * sent with @slack/webhook. The client is given a fetch that (a) follows the run's delivery
- * deadline as well as the client's own timeout and (b) treats every status other than 200 as a
+ * deadline as well as our own per-message timeout and (b) treats every status other than 200 as a
  * failure, as the original does (the client alone accepts any 2xx). The body is standard JSON
  * `{"text": ...}` (FIX Q9: the original did not escape newlines). The webhook URL is a secret:
  * only its scheme and host are ever logged.
@@ -37,6 +37,67 @@ export function redactWebhookUrl(url: string): string {
   }
 }
 
+interface Deadline {
+  readonly signal: AbortSignal;
+  dispose(): void;
+}
+
+/**
+ * Fires when `parent` does or after `ms`. A plain timer, not `AbortSignal.any` over
+ * `AbortSignal.timeout` (the webhook client's own timeout included): on Node 20 such a composed
+ * timeout signal can be garbage-collected before it fires, and the request then hangs until the
+ * run's global deadline. Unref'd, and cleared by dispose() once the message is through.
+ */
+function deadlineWithin(parent: AbortSignal, ms: number): Deadline {
+  const controller = new AbortController();
+  const onParentAbort = (): void => controller.abort(parent.reason);
+  const timer = setTimeout(
+    () => controller.abort(new DOMException(`no answer within ${ms} ms`, 'TimeoutError')),
+    Math.max(0, ms),
+  );
+  timer.unref();
+  parent.addEventListener('abort', onParentAbort, { once: true });
+  return {
+    signal: controller.signal,
+    dispose: () => {
+      clearTimeout(timer);
+      parent.removeEventListener('abort', onParentAbort);
+    },
+  };
+}
+
+/**
+ * The whole body, through a reader of our own that the deadline cancels (which also closes the
+ * connection). Not `response.text()`: once fetch has resolved, undici links our signal to the
+ * request only weakly, and after a garbage collection an abort no longer ends a stalled body.
+ */
+async function readBody(response: Response, signal: AbortSignal): Promise<Uint8Array<ArrayBuffer>> {
+  signal.throwIfAborted();
+  const body = response.body;
+  if (body === null) return new Uint8Array(0);
+  const reader = body.getReader();
+  const cancel = (): void => void reader.cancel(signal.reason).catch(() => undefined);
+  signal.addEventListener('abort', cancel, { once: true });
+  try {
+    const chunks: Uint8Array[] = [];
+    for (;;) {
+      const { done, value } = await reader.read();
+      signal.throwIfAborted(); // a cancelled read ends as if the body were complete
+      if (done) break;
+      chunks.push(value);
+    }
+    const whole = new Uint8Array(chunks.reduce((total, chunk) => total + chunk.length, 0));
+    let offset = 0;
+    for (const chunk of chunks) {
+      whole.set(chunk, offset);
+      offset += chunk.length;
+    }
+    return whole;
+  } finally {
+    signal.removeEventListener('abort', cancel);
+  }
+}
+
 export async function sendSlackMessage(
   url: string,
   text: string,
@@ -44,12 +105,10 @@ export async function sendSlackMessage(
   timeoutMs = SLACK_TIMEOUT_MS,
 ): Promise<void> {
   signal.throwIfAborted();
+  const deadline = deadlineWithin(signal, timeoutMs);
   let lastHeaders: Record<string, string> | undefined;
   const fetchWithin: FetchFunction = async (input, init) => {
-    const response = await fetch(input, {
-      ...init,
-      signal: init?.signal ? AbortSignal.any([init.signal, signal]) : signal,
-    } as RequestInit);
+    const response = await fetch(input, { ...init, signal: deadline.signal } as RequestInit);
     lastHeaders = Object.fromEntries(response.headers.entries());
     return {
       ok: response.status === 200,
@@ -57,13 +116,16 @@ export async function sendSlackMessage(
       statusText: response.statusText,
       url: response.url,
       headers: response.headers,
-      arrayBuffer: () => response.arrayBuffer(),
-      json: () => response.json() as Promise<unknown>,
-      text: () => response.text(),
+      arrayBuffer: async () => (await readBody(response, deadline.signal)).buffer,
+      json: async () => JSON.parse(await readText()) as unknown,
+      text: readText,
     };
+    async function readText(): Promise<string> {
+      return new TextDecoder().decode(await readBody(response, deadline.signal));
+    }
   };
   const webhook = new IncomingWebhook(url, {
-    timeout: timeoutMs,
+    timeout: 0, // the client's timeout would be an AbortSignal.timeout; ours is `deadline`
     fetch: fetchWithin,
     retryConfig: { retries: 0 },
   });
@@ -83,8 +145,11 @@ export async function sendSlackMessage(
       throw new SlackSendError(
         'could not send slack message: notification delivery deadline exceeded',
       );
+    if (deadline.signal.aborted) throw new SlackSendError('could not send slack message: timeout');
     const detail = describeTransportError(cause).replaceAll(url, redactWebhookUrl(url));
     throw new SlackSendError(`could not send slack message: ${detail}`);
+  } finally {
+    deadline.dispose();
   }
 }
 
