@@ -309,3 +309,47 @@ describe('pipeline stages with scripted tools', () => {
     expect(events.filter((e) => e.startsWith('tokenPushItemSucceeded'))).toHaveLength(6);
   });
 });
+
+describe('stage duration of getKerberosTickets (token-push.md 3.18)', () => {
+  async function stagesRecorded(kerberosFailsFor: (ccache: string) => boolean): Promise<string[]> {
+    const stages: string[] = [];
+    const metrics = new Proxy({} as PipelineInput['metrics'], {
+      get:
+        (_t, prop) =>
+        (...args: unknown[]): void => {
+          if (prop === 'stageDuration') stages.push(String(args[0]));
+        },
+    });
+    const scripted = scriptedRunner(() => ok());
+    const services = [
+      service('dune', 'production', { serviceCreddVaultTokenPathRoot: root }),
+      service('mu2e', 'production', { serviceCreddVaultTokenPathRoot: root }),
+    ];
+    await runPipeline(
+      pipelineInput({
+        services,
+        tempDir: tmp,
+        // klist reporting another principal fails that service's Kerberos step
+        run: async (req) => {
+          const tool = (req.argv[0] ?? '').split('/').pop();
+          if (tool === 'klist' && kerberosFailsFor(req.env['KRB5CCNAME'] ?? ''))
+            return ok('Default principal: somebody@ELSE\n');
+          return scripted.run(req);
+        },
+        overrides: { metrics },
+      }),
+    );
+    return stages;
+  }
+
+  it('is not recorded when every service failed Kerberos', async () => {
+    const stages = await stagesRecorded(() => true);
+    expect(stages).not.toContain('getKerberosTickets');
+    expect(stages).toEqual(expect.arrayContaining(['setup', 'cleanup']));
+  });
+
+  it('is recorded when some service survived it', async () => {
+    const stages = await stagesRecorded((ccache) => ccache.includes('mu2e'));
+    expect(stages).toContain('getKerberosTickets');
+  });
+});
