@@ -146,16 +146,21 @@ function pipelineInput(
   };
 }
 
+/**
+ * Parallel token stores: `workerType.storeAndGetToken.concurrency` (1 = the original's one at a
+ * time); the environment variable, when set, wins for a one-off run.
+ */
 function concurrencyFrom(ctx: TokenPushStartup): Concurrency {
+  const configured = { ...DEFAULT_CONCURRENCY, tokenStores: ctx.config.storeConcurrency };
   const raw = ctx.env[STORE_CONCURRENCY_ENV];
-  if (raw === undefined || raw === '') return DEFAULT_CONCURRENCY;
+  if (raw === undefined || raw === '') return configured;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 1) {
     ctx.log.warn(
       { variable: STORE_CONCURRENCY_ENV, value: raw },
-      `${STORE_CONCURRENCY_ENV} must be a positive integer; using ${DEFAULT_CONCURRENCY.tokenStores}`,
+      `${STORE_CONCURRENCY_ENV} must be a positive integer; using ${configured.tokenStores}`,
     );
-    return DEFAULT_CONCURRENCY;
+    return configured;
   }
   return { ...DEFAULT_CONCURRENCY, tokenStores: value };
 }
@@ -197,8 +202,8 @@ async function setUpNotifications(
     })),
     ...ctx.config.skippedServices.map((s) => ({
       configName: s.name.configName,
-      emails: [] as readonly string[],
-      notificationsDisabled: global.disableNotifications,
+      emails: s.emails,
+      notificationsDisabled: s.notificationsDisabled,
     })),
   ];
   const gating = n.resolveTokenPushGating({
