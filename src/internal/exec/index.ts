@@ -13,3 +13,5 @@ export { buildChildEnv, MANAGED_VARS } from './env.js';
 export type { ChildEnv, ManagedSettings, ManagedVar, ParentEnv } from './env.js';
 export { appendSystemPath, lookupPrograms, resolveProgram } from './programs.js';
 export type { ProgramLookup } from './programs.js';
+export { deadline } from './deadline.js';
+export type { Deadline, DeadlineOptions } from './deadline.js';

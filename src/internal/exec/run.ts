@@ -7,6 +7,7 @@ import { spawn, type ChildProcess, type StdioOptions } from 'node:child_process'
 import type { Readable } from 'node:stream';
 import { redactSecrets } from '../logging/redact.js';
 import { CappedBuffer, tailExcerpt } from './capture.js';
+import { deadline, type Deadline } from './deadline.js';
 import type { ChildEnv } from './env.js';
 import { killProcessTree } from './tree.js';
 import {
@@ -89,20 +90,10 @@ function stdioFor(capture: CaptureMode): StdioOptions {
   }
 }
 
-interface Deadline {
-  readonly signal: AbortSignal;
-  dispose(): void;
-}
-
 function deadlineFrom(spec: CommandSpec['deadline']): Deadline | undefined {
   if (spec === undefined) return undefined;
   if (typeof spec !== 'number') return { signal: spec, dispose: () => undefined };
-  const controller = new AbortController();
-  const timer = setTimeout(
-    () => controller.abort(new Error('deadline exceeded')),
-    Math.max(0, spec),
-  );
-  return { signal: controller.signal, dispose: () => clearTimeout(timer) };
+  return deadline(spec, { reason: () => new Error('deadline exceeded'), unref: false });
 }
 
 /** Resolves when `stream` closes or after `ms`, whichever is first; then the stream is destroyed. */

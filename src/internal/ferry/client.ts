@@ -6,6 +6,7 @@
  */
 import type https from 'node:https';
 import pLimit from 'p-limit';
+import { deadline, type Deadline } from '../exec/index.js';
 import {
   createBearerTransport,
   createTlsAgent,
@@ -149,26 +150,16 @@ async function queryOne(
 }
 
 /**
- * The run's signal plus a per-request timer. A plain timer held here, not AbortSignal.timeout
- * inside AbortSignal.any: on Node 20 the composed timeout signal can be garbage-collected before
- * it fires, and the deadline is silently lost.
+ * The run's signal plus a per-request timer (exec/deadline.ts: a plain timer, not
+ * AbortSignal.timeout inside AbortSignal.any, which Node 20 can garbage-collect before it fires).
+ * Not unref'd: the request's wait ends with the timeout even if nothing else is pending.
  */
-function requestDeadline(run: AbortSignal, ms: number): { signal: AbortSignal; dispose(): void } {
-  const controller = new AbortController();
-  const onRunAbort = (): void => controller.abort(run.reason);
-  if (run.aborted) controller.abort(run.reason);
-  else run.addEventListener('abort', onRunAbort, { once: true });
-  const timer = setTimeout(
-    () => controller.abort(new DOMException('deadline exceeded', 'TimeoutError')),
-    ms,
-  );
-  return {
-    signal: controller.signal,
-    dispose() {
-      clearTimeout(timer);
-      run.removeEventListener('abort', onRunAbort);
-    },
-  };
+function requestDeadline(run: AbortSignal, ms: number): Deadline {
+  return deadline(ms, {
+    parent: run,
+    reason: () => new DOMException('deadline exceeded', 'TimeoutError'),
+    unref: false,
+  });
 }
 
 /** Results in the order of `accounts` (duplicates queried twice, as the original). */

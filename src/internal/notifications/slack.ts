@@ -12,6 +12,7 @@ import {
   IncomingWebhookRequestError,
   type FetchFunction,
 } from '@slack/webhook';
+import { deadline, type Deadline } from '../exec/index.js';
 
 export const SLACK_TIMEOUT_MS = 30_000;
 
@@ -37,33 +38,17 @@ export function redactWebhookUrl(url: string): string {
   }
 }
 
-interface Deadline {
-  readonly signal: AbortSignal;
-  dispose(): void;
-}
-
 /**
- * Fires when `parent` does or after `ms`. A plain timer, not `AbortSignal.any` over
- * `AbortSignal.timeout` (the webhook client's own timeout included): on Node 20 such a composed
- * timeout signal can be garbage-collected before it fires, and the request then hangs until the
- * run's global deadline. Unref'd, and cleared by dispose() once the message is through.
+ * Fires when `parent` does or after `ms`. A plain timer (exec/deadline.ts), not the webhook client's
+ * own timeout, which would be an `AbortSignal.timeout`: on Node 20 such a timeout signal can be
+ * garbage-collected before it fires, and the request then hangs until the run's global deadline.
+ * Cleared by dispose() once the message is through.
  */
 function deadlineWithin(parent: AbortSignal, ms: number): Deadline {
-  const controller = new AbortController();
-  const onParentAbort = (): void => controller.abort(parent.reason);
-  const timer = setTimeout(
-    () => controller.abort(new DOMException(`no answer within ${ms} ms`, 'TimeoutError')),
-    Math.max(0, ms),
-  );
-  timer.unref();
-  parent.addEventListener('abort', onParentAbort, { once: true });
-  return {
-    signal: controller.signal,
-    dispose: () => {
-      clearTimeout(timer);
-      parent.removeEventListener('abort', onParentAbort);
-    },
-  };
+  return deadline(ms, {
+    parent,
+    reason: () => new DOMException(`no answer within ${ms} ms`, 'TimeoutError'),
+  });
 }
 
 /**

@@ -29,6 +29,7 @@ import { SLACK_TIMEOUT_MS } from './slack.js';
 import { formatRfc822 } from './timestamp.js';
 import type { Notification, NotificationSink } from './types.js';
 import { noopTracing, type Tracing } from '../tracing/api.js';
+import { deadline } from '../exec/index.js';
 
 export const DEFAULT_DELIVERY_TIMEOUT_MS = 60_000;
 
@@ -255,17 +256,17 @@ export async function runWithDeadline(
   deliver: (ctx: DeliveryContext) => Promise<NotificationReport>,
 ): Promise<NotificationReport> {
   const timeoutMs = options.deliveryTimeoutMs ?? DEFAULT_DELIVERY_TIMEOUT_MS;
-  const controller = new AbortController();
-  const timer = setTimeout(
-    () => controller.abort(new Error(`notification delivery deadline of ${timeoutMs} ms exceeded`)),
-    timeoutMs,
-  );
+  // Not unref'd: delivery ends with this reason even if nothing else keeps the process alive.
+  const delivery = deadline(timeoutMs, {
+    reason: () => new Error(`notification delivery deadline of ${timeoutMs} ms exceeded`),
+    unref: false,
+  });
   try {
     return await deliver({
       log: options.log,
       metrics,
       email: options.email,
-      signal: controller.signal,
+      signal: delivery.signal,
       now,
       timeZone: options.timeZone,
       slackTimeoutMs: Math.min(options.slackTimeoutMs ?? SLACK_TIMEOUT_MS, timeoutMs),
@@ -275,6 +276,6 @@ export async function runWithDeadline(
     options.log.error({ error: errorText(err) }, 'Error sending notifications');
     return NOTHING_SENT;
   } finally {
-    clearTimeout(timer);
+    delivery.dispose();
   }
 }

@@ -4,8 +4,7 @@
  * Production wires the runner to src/internal/exec (see ./exec-adapter.ts); unit tests pass fakes.
  */
 
-import { setMaxListeners } from 'node:events';
-import { buildChildEnv } from '../exec/index.js';
+import { buildChildEnv, deadline } from '../exec/index.js';
 
 export type Env = Readonly<Record<string, string>>;
 
@@ -61,34 +60,12 @@ export function tokenToolEnv(parent: Env, settings: Partial<Record<ManagedVariab
 }
 
 /**
- * A signal that fires when the parent fires or after `ms`, whichever comes first.
- *
- * Built from a plain timer rather than `AbortSignal.any([parent, AbortSignal.timeout(ms)])`: on
- * Node 20 the timeout signal inside such a composite can be garbage-collected before it fires, and
- * the deadline silently never comes. The timer is unref'd so it never keeps the process alive.
+ * A signal that fires when the parent fires or after `ms`, whichever comes first (see
+ * exec/deadline.ts for why it is a plain timer). Never disposed: the timer is unref'd and clears
+ * itself, and its listener on the parent goes, when either fires.
  */
 export function deadlineSignal(parent: AbortSignal, ms: number): AbortSignal {
-  const controller = new AbortController();
-  if (parent.aborted) {
-    controller.abort(parent.reason);
-    return controller.signal;
-  }
-  const onParentAbort = (): void => {
-    clearTimeout(timer);
-    controller.abort(parent.reason);
-  };
-  const timer = setTimeout(
-    () => {
-      parent.removeEventListener('abort', onParentAbort);
-      controller.abort(new Error(`deadline of ${ms} ms exceeded`));
-    },
-    Math.max(0, ms),
-  );
-  timer.unref();
-  // One listener per stage deadline on the run's global signal is expected, not a leak.
-  setMaxListeners(0, parent);
-  parent.addEventListener('abort', onParentAbort, { once: true });
-  return controller.signal;
+  return deadline(ms, { parent, reason: () => new Error(`deadline of ${ms} ms exceeded`) }).signal;
 }
 
 /** The deadline passed before or while the command ran: the failure is reported as a timeout. */
