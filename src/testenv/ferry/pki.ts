@@ -155,11 +155,15 @@ export async function generateFerryPki(dir: string): Promise<FerryPki> {
   await selfSignedCa('testca', 'Managed Tokens Test CA', dir);
   await selfSignedCa('rogue-ca', 'Rogue Test CA', dir);
   await selfSignedCa('decoy', 'Decoy Test CA', dir);
+  // Leaves of one CA are signed one after the other: openssl rewrites the CA's serial file in
+  // place, and two concurrent signings can read it half-written.
   await Promise.all([
-    leaf('server', 'localhost', 'testca', SERVER_EXT, dir),
-    leaf('client', 'managed-tokens-test', 'testca', CLIENT_EXT, dir),
-    leaf('rogue-server', 'localhost', 'rogue-ca', SERVER_EXT, dir),
-    leaf('rogue-client', 'managed-tokens-test', 'rogue-ca', CLIENT_EXT, dir),
+    leaf('server', 'localhost', 'testca', SERVER_EXT, dir).then(() =>
+      leaf('client', 'managed-tokens-test', 'testca', CLIENT_EXT, dir),
+    ),
+    leaf('rogue-server', 'localhost', 'rogue-ca', SERVER_EXT, dir).then(() =>
+      leaf('rogue-client', 'managed-tokens-test', 'rogue-ca', CLIENT_EXT, dir),
+    ),
     newKey('other.key', dir),
   ]);
   await openssl(['x509', '-in', 'testca.pem', '-out', join('ca', 'testca.pem')], dir);
