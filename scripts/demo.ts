@@ -55,6 +55,7 @@ function writeConfig(
     sshOptions: world.sshOptions,
     fileCopierOptions: '--perms --chmod=u=r,go=',
     disableNotifications: true,
+    ...(world.pushgateway ? { prometheus: { host: world.pushgateway.url } } : {}),
     logs: {
       'token-push': {
         logfile: path.join(dir, 'token-push.log'),
@@ -177,6 +178,34 @@ async function runTokenPush(
   say(`Logs and config kept in ${kept}/ (token-push.log, token-push.debug.log, managedTokens.yml)`);
 }
 
+/** What a dashboard would see after the last run: a few series from the real pushgateway. */
+async function showMetrics(world: World): Promise<void> {
+  if (!world.pushgateway) return;
+  say();
+  say(
+    `Metrics on the pushgateway (${world.pushgateway.url}, real prometheus-pushgateway), last run:`,
+  );
+  const samples = await world.pushgateway.samples('managed_tokens_');
+  const wanted = [
+    'managed_tokens_failed_services_push_count',
+    'managed_tokens_run_exit_code',
+    'managed_tokens_last_node_push_success_timestamp',
+    'managed_tokens_failed_token_push_count',
+  ];
+  for (const sample of samples.filter((x) => wanted.includes(x.name))) {
+    const labels = Object.entries(sample.labels)
+      .filter(([k]) => !['job', 'instance', 'executable'].includes(k))
+      .map(([k, v]) => `${k}=${v}`)
+      .join(' ');
+    const value = sample.name.endsWith('_timestamp')
+      ? new Date(sample.value * 1000).toISOString()
+      : String(sample.value);
+    say(
+      `  ${sample.name.replace('managed_tokens_', '')}${labels ? ` {${labels}}` : ''} = ${value}`,
+    );
+  }
+}
+
 async function main(): Promise<void> {
   const started = Date.now();
   say(bold('managed-tokens demo: token-push end to end on this machine'));
@@ -191,6 +220,7 @@ async function main(): Promise<void> {
     nodes: 3,
     services: SERVICES.map((s) => ({ name: `${s.experiment}_${s.role}`, account: s.account })),
     doubles: { statusAds: { [COLLECTOR]: [{ MyType: 'Scheduler', Name: SCHEDD }] } },
+    receivers: { pushgateway: true },
   });
   const stop = async (): Promise<void> => {
     await world
@@ -224,6 +254,7 @@ async function main(): Promise<void> {
         1000,
       );
     }
+    await showMetrics(world);
     say();
     say(`Vault tokens token-push keeps on this host (serviceCreddVaultTokenPathRoot, mode 0600):`);
     for (const f of readdirSync(healthy.tokenRoot).sort()) {
