@@ -1,5 +1,8 @@
 import { describe, expect, it } from 'vitest';
+import { parseTokenPushFlags } from '../../../src/internal/cli/flags.js';
 import { listServices, parseServiceName } from '../../../src/internal/config/index.js';
+import { adminTargetsFromConfig } from '../../../src/internal/notifications/fromConfig.js';
+import { resolveTokenPushGating } from '../../../src/internal/notifications/gating.js';
 import { BASE, errors, experiments, load, only, service, warnings } from './helpers.js';
 
 const ROLE = 'account: myaccount\n        destinationNodes: [node1]';
@@ -510,7 +513,7 @@ describe('config.md 8: notifications, retries, globals', () => {
     expect(config.global.disableNotifications).toBe(false);
   });
 
-  it('check 41 (decision 2): missing mail settings warn while notifications are on, and are silent when off', () => {
+  it('V13 (decision 2): missing mail settings warn while notifications are on, and are silent when off', () => {
     const text = valid().replace(/email: .*\n/, '');
     const mailWarnings = (config: ReturnType<typeof load>) =>
       warnings(config)
@@ -524,6 +527,37 @@ describe('config.md 8: notifications, retries, globals', () => {
       /notification e-mail cannot be sent \(the original tried and failed\)/,
     );
     expect(mailWarnings(load(text, { flags: { notificationsDisabled: true } }))).toEqual([]);
+  });
+
+  it('check 41: --dont-notify with disableNotifications: false → admin and every service off (by flag)', () => {
+    // one role explicitly re-enabled, so the flag has to beat a role override as well as the global value
+    const text = twoMoreRoles('false').replace(
+      'disableNotificationsOverride: true',
+      'disableNotificationsOverride: false',
+    );
+    const parsed = parseTokenPushFlags(['--dont-notify', '-c', 'x.yml']);
+    if (parsed.kind !== 'ok') throw new Error('--dont-notify did not parse');
+    const byFlag = parsed.flags.disableNotifications || parsed.flags.dontNotify;
+    expect(byFlag).toBe(true);
+    const config = load(text, { flags: { notificationsDisabled: byFlag } });
+    expect(errors(config)).toEqual([]);
+    expect(config.global.disableNotifications).toBe(false);
+    const gate = (disabledByFlag: boolean) =>
+      resolveTokenPushGating({
+        disabledByFlag,
+        globalDisabled: config.global.disableNotifications,
+        services: config.services.map((s) => ({
+          configName: s.name.configName,
+          notificationsDisabled: s.notificationsDisabled,
+        })),
+      });
+    const off = gate(byFlag);
+    expect(off.adminBlockedBy).toBe('flag');
+    expect([...off.blockedServices].sort()).toEqual(['dune_r1', 'dune_r2', 'dune_r3']);
+    // the same config without the flag notifies everyone
+    const on = gate(false);
+    expect(on.adminBlockedBy).toBeUndefined();
+    expect([...on.blockedServices]).toEqual([]);
   });
 
   it('check 42 (decision 2): disableNotifications: "yes"/"on" is false, as the original, with a warning', () => {
@@ -660,6 +694,19 @@ describe('config.md 8: notifications, retries, globals', () => {
     const config = load(valid());
     expect(config.global.notifications.adminEmails).toEqual(['fife-group@fnal.gov']);
     expect(config.global.notificationsTest.adminEmails).toEqual([]);
+  });
+
+  it('check 51: the admin targets of a run: default list without -t, empty list with -t and no test block', () => {
+    const text = valid('notifications: {slack_alerts_url: "https://hooks.example.org/x"}');
+    const normal = load(text);
+    expect(adminTargetsFromConfig(normal.global, false)).toEqual({
+      emails: ['fife-group@fnal.gov'],
+      slackUrl: 'https://hooks.example.org/x',
+    });
+    const testRun = load(text, { flags: { test: true } });
+    expect(errors(testRun)).toEqual([]);
+    // test mode never falls back to the production list (or its default)
+    expect(adminTargetsFromConfig(testRun.global, true)).toEqual({ emails: [], slackUrl: '' });
   });
 
   it('check 52: a whitespace-separated string is a list', () => {

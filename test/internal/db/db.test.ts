@@ -276,6 +276,20 @@ describe('uids', () => {
     expect(db.confirmUidsInTable()).toEqual([{ username: 'olduser', uid: 5000 }]);
   });
 
+  it('check 60: confirmUidsInTable and getAllServices on empty tables → empty results, no error', () => {
+    const path = join(dir, 'empty.db');
+    const db = open(path);
+    expect(db.confirmUidsInTable()).toEqual([]);
+    expect(db.getAllServices()).toEqual([]);
+    // read-backs only: the file still has no rows
+    const r = raw(path);
+    expect(r.prepare('SELECT COUNT(*) AS n FROM uids').get()).toEqual({ n: 0 });
+    expect(r.prepare('SELECT COUNT(*) AS n FROM services').get()).toEqual({ n: 0 });
+    // once a row exists it is returned, so the empty result above is not a constant
+    db.insertUidsIntoTableFromFerry([{ username: 'dunepro', uid: 10001 }]);
+    expect(db.confirmUidsInTable()).toEqual([{ username: 'dunepro', uid: 10001 }]);
+  });
+
   it('no row → the "no rows" error with the original text', () => {
     const db = open(join(dir, 'none.db'));
     expect(() => db.getUidByUsername('nobody')).toThrow(NoRowsError);
