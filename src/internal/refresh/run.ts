@@ -63,6 +63,9 @@ async function runWithDatabase(
   signal: AbortSignal,
 ): Promise<number> {
   const { log } = ctx;
+  if (ctx.notificationsDisabled)
+    // notifications-observability.md 1.7: the reason is logged, as token-push and the original do
+    log.debug({}, `Admin notifications disabled by ${ctx.notificationsDisabledReason ?? 'flag'}`);
   const dbLocation = ctx.config.global.dbLocation;
   let db: ManagedTokensDb;
   try {
