@@ -3,13 +3,20 @@
  * run as the unprivileged test user against the fake FERRY over real mutual TLS, with a
  * recording pushgateway, Slack webhook and SMTP server.
  */
-import { chownSync, readFileSync } from 'node:fs';
+import { chownSync, readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ManagedTokensDb } from '../../src/internal/db/index.js';
 import * as B from '../../src/testenv/ferry/behaviors.js';
 import { parseExposition, type Sample } from '../../src/testenv/pushgateway.js';
-import { createRefreshWorld, readLog, type RefreshWorld } from '../internal/refresh/harness.js';
+import { runAs } from '../../src/testenv/user.js';
+import {
+  createRefreshWorld,
+  readLog,
+  SYSTEM_PATH,
+  type RefreshWorld,
+} from '../internal/refresh/harness.js';
 
 let w: RefreshWorld;
 beforeAll(async () => {
@@ -356,6 +363,71 @@ describe('partial and total failures', () => {
   });
 });
 
+describe('admin recipients and disabled notifications', () => {
+  const NO_ADMIN_EMAIL = 'No admin email addresses configured; admin email not sent';
+  /** Admin sections without any admin_email: the default applies to production runs only. */
+  function configWithoutAdminEmails(): string {
+    return w.writeConfig({
+      notifications: { slack_alerts_url: `${w.slack.url}/hooks/admin` },
+      notifications_test: { slack_alerts_url: `${w.slack.url}/hooks/test` },
+    });
+  }
+
+  it('config check 51: -t without notifications_test.admin_email → no admin email (warning), Slack still told', async () => {
+    w.ferry.setUser('mu2epro', B.ferryFailure(['No such user']));
+    const connectionsBefore = w.smtp.connections;
+    const r = await w.run(['-c', configWithoutAdminEmails(), '-t']);
+    expect(r.code, r.stderr).toBe(0);
+    expect(w.slackTexts('/hooks/test').join('\n')).toContain(
+      'Could not get FERRY UID data for user mu2epro',
+    );
+    expect(w.smtp.connections).toBe(connectionsBefore);
+    expect(logs()).toContain(NO_ADMIN_EMAIL);
+  });
+
+  it('config check 51: without -t the default admin list fife-group@fnal.gov receives the email', async () => {
+    w.ferry.setUser('mu2epro', B.ferryFailure(['No such user']));
+    const mailsBefore = w.smtp.messages.length;
+    const r = await w.run(['-c', configWithoutAdminEmails()]);
+    expect(r.code, r.stderr).toBe(0);
+    const mails = (await w.smtp.waitFor(mailsBefore + 1, 10_000)).slice(mailsBefore);
+    expect(mails.map((m) => m.to)).toEqual([['fife-group@fnal.gov']]);
+    expect(mails[0]?.text).toContain('Could not get FERRY UID data for user mu2epro');
+    expect(logs()).not.toContain(NO_ADMIN_EMAIL);
+  });
+
+  /** A run with a FERRY error while notifications are off: the run is unchanged, nothing is sent. */
+  async function expectNothingSent(
+    flags: readonly string[],
+    patch: Record<string, unknown>,
+    by: 'flag' | 'configuration',
+  ): Promise<void> {
+    w.ferry.setUser('mu2epro', B.ferryFailure(['No such user']));
+    const connectionsBefore = w.smtp.connections;
+    const r = await w.run(['-c', w.writeConfig(patch), ...flags]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(w.uids()).toEqual({ dunepro: 10001, sbndpro: 10003 });
+    const log = logs();
+    expect(log).toContain('Could not get FERRY UID data for user mu2epro');
+    expect(log).toContain(`Admin notifications disabled by ${by}`);
+    expect(w.smtp.connections).toBe(connectionsBefore);
+    expect(w.slack.requests).toHaveLength(0);
+    expect(pushes()).toHaveLength(1);
+  }
+
+  it('notifications check 20: --dont-notify with a FERRY error → "Admin notifications disabled by flag", no SMTP session, no Slack request', async () => {
+    await expectNothingSent(['--dont-notify'], {}, 'flag');
+  });
+
+  it('notifications check 20: --disable-notifications with a FERRY error → "Admin notifications disabled by flag", nothing sent', async () => {
+    await expectNothingSent(['--disable-notifications'], {}, 'flag');
+  });
+
+  it('notifications check 21: disableNotifications: true with a FERRY error → "Admin notifications disabled by configuration", nothing sent', async () => {
+    await expectNothingSent([], { disableNotifications: true }, 'configuration');
+  });
+});
+
 describe('authentication and transport failures', () => {
   it('check 7: --authmethod foo → exit 1, no FERRY request, no admin message, one PUT', async () => {
     const r = await w.run(['-c', w.writeConfig(), '--authmethod', 'foo']);
@@ -364,6 +436,16 @@ describe('authentication and transport failures', () => {
     expect(w.slack.requests).toHaveLength(0);
     expect(pushes()).toHaveLength(1);
     expect(logs()).toContain('unsupported authentication method to communicate with FERRY');
+  });
+
+  it('config check 57: --authmethod JWT (wrong case) → "unsupported authentication method", exit 1, no request', async () => {
+    const r = await w.run(['-c', w.writeConfig(), '--authmethod', 'JWT']);
+    expect(r.code).toBe(1);
+    expect(w.ferry.requests).toHaveLength(0);
+    const log = logs();
+    expect(log).toContain('unsupported authentication method to communicate with FERRY');
+    expect(log).toContain('authmethod=JWT');
+    expect(log).not.toContain('Using JWT to authenticate to FERRY');
   });
 
   it('check 31: a key that does not match the certificate → all fail, 0 requests, exit 1', async () => {
@@ -396,6 +478,36 @@ describe('authentication and transport failures', () => {
     const r = await w.run(['-c', cfg]);
     expect(r.code).toBe(1);
     expect(w.ferry.requests).toHaveLength(0);
+  });
+
+  it('check 32 (variant): the rogue CA trusted process-wide (NODE_EXTRA_CA_CERTS, SSL_CERT_FILE) is still not trusted by the FERRY client', async () => {
+    // a copy the test user can read; an unreadable NODE_EXTRA_CA_CERTS would be ignored and prove nothing
+    const rogueCa = join(w.dir, 'system-like-rogue-ca.pem');
+    writeFileSync(rogueCa, readFileSync(w.ferry.pki.rogueCaCert), { mode: 0o644 });
+    const trustEnvs: Record<string, string>[] = [
+      { NODE_EXTRA_CA_CERTS: rogueCa },
+      { SSL_CERT_FILE: rogueCa, NODE_OPTIONS: '--use-openssl-ca' },
+    ];
+    // control: with the rogue server certificate, a plain Node TLS client run as the same user
+    // trusts the server exactly when one of these environments is set
+    await w.ferry.setTls({ serverCert: 'rogue', clientAuth: 'optional' });
+    const probe = `const s=require('node:tls').connect({host:'127.0.0.1',port:${w.ferry.port},servername:'localhost'},()=>{console.log('trusted');s.destroy()});s.on('error',(e)=>console.log('refused '+e.code))`;
+    const trust = async (env: Record<string, string>) =>
+      (
+        await runAs([process.execPath, '-e', probe], { env: { PATH: SYSTEM_PATH, ...env } })
+      ).stdout.trim();
+    expect(await trust({})).toMatch(/^refused /);
+    for (const env of trustEnvs) expect(await trust(env), JSON.stringify(env)).toBe('trusted');
+
+    await w.ferry.setTls({ serverCert: 'rogue', clientAuth: 'require' });
+    for (const env of trustEnvs) {
+      w.ferry.resetLog();
+      const r = await w.run(['-c', w.writeConfig()], env);
+      expect(r.code, JSON.stringify(env)).toBe(1);
+      expect(w.ferry.requests, JSON.stringify(env)).toHaveLength(0);
+      expect(w.uids()).toEqual({});
+      expect(adminSlack()).toContain('no data collected from FERRY');
+    }
   });
 
   it('check 35: ferry.host without a scheme → exit 1, no request (refused by config validation)', async () => {
