@@ -5,6 +5,7 @@
  * child through NODE_EXTRA_CA_CERTS (JWT mode never uses ferry.caPath).
  */
 import {
+  chmodSync,
   chownSync,
   mkdirSync,
   mkdtempSync,
@@ -172,6 +173,51 @@ describe('JWT authentication', () => {
     expect(w.ferry.requests.every((q) => q.clientCertCN === 'managed-tokens-test')).toBe(true);
     expect(readLog(w.debugFile)).not.toContain('Kerberos ticket');
     expect(readdirSync(tmpDir)).toEqual([]);
+  });
+
+  it('check 8 (config check 57 fix): authmethod: jwt only in the file, no flag → warning that it is ignored, no kinit, TLS used', async () => {
+    // spies ahead of the real kinit/klist on PATH record every invocation by the executable
+    const spyDir = join(w.dir, `spy-${Date.now()}`);
+    mkdirSync(spyDir, { mode: 0o755 });
+    const spyLog = join(spyDir, 'calls.log');
+    writeFileSync(spyLog, '', { mode: 0o666 });
+    chmodSync(spyLog, 0o666);
+    for (const tool of ['kinit', 'klist']) {
+      const real = join('/usr/bin', tool);
+      writeFileSync(
+        join(spyDir, tool),
+        `#!/bin/sh\necho "${tool} $*" >> '${spyLog}'\nexec '${real}' "$@"\n`,
+        { mode: 0o755 },
+      );
+    }
+    const spyEnv = { ...jwtEnv(), PATH: `${spyDir}:${doubles.binDir}:${SYSTEM_PATH}` };
+    const calls = () => readFileSync(spyLog, 'utf8');
+    const cfg = jwtConfig(
+      { caPath: w.ferry.caDir, hostCert: w.ferry.clientCert, hostKey: w.ferry.clientKey },
+      { authmethod: 'jwt' },
+    );
+
+    // control: the same config with the flag does reach kinit through the spy
+    const control = await w.run(['-c', cfg, '--authmethod', 'jwt'], spyEnv);
+    expect(control.code, control.stderr).toBe(0);
+    expect(calls()).toMatch(/^kinit /m);
+
+    writeFileSync(spyLog, '');
+    await w.reset();
+    doubles.reset();
+    w.ferry.setAuth('cert');
+    await w.ferry.setTls({ clientAuth: 'require' });
+    const r = await w.run(['-c', cfg], spyEnv);
+    expect(r.code, r.stderr).toBe(0);
+    expect(calls()).toBe('');
+    expect(doubles.calls('htgettoken')).toEqual([]);
+    expect(w.ferry.requests).toHaveLength(3);
+    expect(w.ferry.requests.every((q) => q.clientCertCN === 'managed-tokens-test')).toBe(true);
+    expect(w.uids()).toEqual({ dunepro: 10001, mu2epro: 10002, sbndpro: 10003 });
+    const log = readLog(w.debugFile);
+    expect(log).toContain('authmethod: command-line flag key in the file is ignored');
+    expect(log).toContain('Using TLS client certificate to authenticate to FERRY');
+    expect(log).not.toContain('Using JWT to authenticate to FERRY');
   });
 
   it('check 38 (FIX Q12): klist shows a different principal → exit 1, 0 requests, admin told, metrics pushed', async () => {
