@@ -249,12 +249,28 @@ describe('staged token files', () => {
     });
     expect(out.result.code, out.result.stderr).toBe(0);
     const [storer] = world.doubles.calls('condor_vault_storer');
+    expect(storer?.files['vtService']).toBeDefined();
     expect(storer?.files['vtService']?.sha256).not.toBe(sha256('OLD\n'));
     expect(existsSync(oldService)).toBe(false);
     expect(existsSync(oldDefault)).toBe(false);
     expect(landedOnNodes(s.uid, 'dune_production')).toBe(true);
     const bearer = readdirSync(world.tmpDir).filter((f) => f.startsWith(`bt_u${runUid}`));
     expect(bearer.sort()).toEqual([`bt_u${runUid}`, `bt_u${runUid}-dune_production`]);
+  });
+  it('token-push 35: when the store fails, the OLD service token is restored and survives', async () => {
+    world.doubles.setTool('condor_vault_storer', 'authneeded-403');
+    const oldService = path.join(world.tmpDir, `vt_u${world.runUser.uid}-dune_production`);
+    const out = await run([dune()], {
+      name: 'staged-old-failed',
+      prepare: () => writeOwned(oldService, 'OLD\n'),
+    });
+    expect(out.result.code, out.result.stderr).toBe(0);
+    expect(out.log).toContain('Failures: dune_production');
+    expect(world.doubles.calls('condor_vault_storer')[0]?.files['vtService']?.sha256).not.toBe(
+      sha256('OLD\n'),
+    );
+    expect(readFileSync(oldService, 'utf8')).toBe('OLD\n');
+    rmSync(oldService);
   });
 });
 
