@@ -19,10 +19,12 @@ const SECRET_PATTERNS: readonly SecretPattern[] = [
     replace: (_m, key: string, sep: string, scheme: string | undefined) =>
       `${key}${sep}${scheme ? `${scheme} ` : ''}${REDACTED}`,
   },
-  // Bearer tokens anywhere else.
+  // Bearer tokens anywhere else. A following plain lower-case word ("Bearer token check") is prose,
+  // not a credential: real bearer values are long or carry digits, capitals or punctuation.
   {
-    pattern: /\b(bearer)\s+[A-Za-z0-9._~+/=-]+/gi,
-    replace: (_m, word: string) => `${word} ${REDACTED}`,
+    pattern: /\b(bearer)\s+([A-Za-z0-9._~+/=-]+)/gi,
+    replace: (match: string, word: string, value: string) =>
+      /^[a-z]{1,15}$/.test(value) ? match : `${word} ${REDACTED}`,
   },
   // JWTs: header.payload.signature, the header always starts with base64url('{"') = "eyJ".
   { pattern: /\beyJ[A-Za-z0-9_-]*\.[A-Za-z0-9_-]+\.[A-Za-z0-9_-]*/g, replace: () => REDACTED },

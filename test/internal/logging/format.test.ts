@@ -41,6 +41,12 @@ describe('redactSecrets', () => {
     ['legacy vault token', 'token s.AbCdEfGhIjKlMnOpQrStUvWx.', 'token s.[REDACTED].'],
     ['jwt', 'jwt eyJhbGciOiJIUzI1NiJ9.eyJzdWIiOiIxMjMifQ.sig_nature-1 done', 'jwt [REDACTED] done'],
     ['bearer', 'curl -H "Bearer abc.DEF/x=="', 'curl -H "Bearer [REDACTED]"'],
+    ['bearer, long lower-case value', 'Bearer abcdefghijklmnopq', 'Bearer [REDACTED]'],
+    [
+      'bearer followed by prose is kept',
+      'Bearer token check: not a JWT',
+      'Bearer token check: not a JWT',
+    ],
     [
       'authorization header',
       'Authorization: Basic dXNlcjpwYXNz',
