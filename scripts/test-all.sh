@@ -11,6 +11,10 @@ npm run --silent build
 
 mkdir -p .tmp
 status=0
+# Formatting and type errors count as one failed check each; the tests still run.
+extra_failures=()
+npx prettier --check --log-level warn . || extra_failures+=("prettier --check")
+npx tsc -p tsconfig.json --noEmit || extra_failures+=("tsc --noEmit")
 npx vitest run --reporter=default --reporter=json --outputFile=.tmp/vitest-report.json "$@" || status=$?
-node scripts/summarize-tests.mjs .tmp/vitest-report.json || status=1
+node scripts/summarize-tests.mjs .tmp/vitest-report.json "${extra_failures[@]}" || status=1
 exit "$status"
