@@ -194,9 +194,7 @@ describe('error-count threshold over consecutive runs, one database file', () =>
       const admin = third.mails.find((m) => m.to.includes(ADMIN));
       expect(admin?.subject).toMatch(/^Managed Tokens Errors \S/);
       const adminText = admin?.text ?? '';
-      expect(adminText).toContain(
-        'while performing operation token-push:',
-      );
+      expect(adminText).toContain('while performing operation token-push:');
       expect(adminText).toContain(`dune_production\nSetup errors:`);
       expect(adminText).toContain(`Could not ping the following nodes: ${down.name}`);
       expect(adminText).toContain(`  ${down.name} | Error pushing vault`);
@@ -299,10 +297,11 @@ describe('delivery failures', () => {
     // email: the admin email and dune's stakeholder email each fail once, at the closed port
     expect(has('Error sending email').length).toBe(2);
     for (const l of has('Error sending email')) expect(l).toContain(`127.0.0.1:${smtpPort}`);
-    expect(has('Error sending email').map((l) => /recipient=(\S+)/.exec(l)?.[1]).sort()).toEqual([
-      ADMIN,
-      'dune@example.com',
-    ]);
+    expect(
+      has('Error sending email')
+        .map((l) => /recipient=(\S+)/.exec(l)?.[1])
+        .sort(),
+    ).toEqual([ADMIN, 'dune@example.com']);
     expect(has('Failed to send admin email')).toHaveLength(1);
     expect(has('Error sending service email')).toHaveLength(1);
     // Slack: the 500 with its status and body, the URL reduced to scheme and host
