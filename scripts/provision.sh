@@ -6,7 +6,7 @@
 set -euo pipefail
 
 PACKAGES=(krb5-kdc krb5-admin-server krb5-user openssh-server openssh-client rsync iputils-ping
-  prometheus-pushgateway iproute2 util-linux libcap2-bin openssl)
+  prometheus-pushgateway iproute2 util-linux libcap2-bin openssl jsonnet)
 TEST_USER="${MT_TEST_USER:-mtuser}"
 
 die() { echo "provision.sh: $*" >&2; exit 1; }
@@ -35,7 +35,7 @@ fi
 
 for tool in /usr/sbin/krb5kdc /usr/sbin/kdb5_util /usr/sbin/kadmin.local /usr/bin/kinit /usr/bin/klist \
   /usr/sbin/sshd /usr/bin/ssh /usr/bin/ssh-keygen /usr/bin/rsync /usr/bin/ping /usr/sbin/ip \
-  /usr/bin/unshare /usr/bin/nsenter /usr/bin/setpriv /usr/bin/openssl; do
+  /usr/bin/unshare /usr/bin/nsenter /usr/bin/setpriv /usr/bin/openssl /usr/bin/jsonnet; do
   [[ -x "$tool" ]] || die "$tool is missing after installing packages"
 done
 
