@@ -37,7 +37,7 @@ const PRINCIPAL = (account: string): string => `${account}/managedtokens/mtworld
 
 const KRB_SHIM = (tool: string): string => `#!/bin/bash
 here="$(dirname "$0")"
-{ printf "%s\\x1f" "${tool}" "$(readlink /proc/$$/fd/0)" "$@"; printf "\\n"; } >> "$here/krb.log"
+line="$(printf "%s\\x1f" "${tool}" "$(readlink /proc/$$/fd/0)" "$@")"; printf "%s\\n" "$line" >> "$here/krb.log"
 if [ "${tool}" = kinit ] && [ -n "$SHIM_KINIT_HANG" ]; then
   sleep 300 &
   echo "$! $(awk '{print $22}' /proc/$!/stat)" >> "$here/hang.pids"
@@ -48,7 +48,7 @@ exec /usr/bin/${tool} "$@"
 `;
 const RSYNC_SHIM = `#!/bin/bash
 here="$(dirname "$0")"
-{ printf "%s\\x1f" "$(readlink /proc/$$/fd/0)" "$@"; printf "\\n"; } >> "$here/rsync.log"
+line="$(printf "%s\\x1f" "$(readlink /proc/$$/fd/0)" "$@")"; printf "%s\\n" "$line" >> "$here/rsync.log"
 last="\${@: -1}"
 if [ -n "$SHIM_RSYNC_FAIL_NODE" ] && [[ "$last" == *"@$SHIM_RSYNC_FAIL_NODE:/tmp/vt_u"* ]]; then exit 12; fi
 exec /usr/bin/rsync "$@"

@@ -31,7 +31,7 @@ beforeAll(async () => {
   shimLog = path.join(shimDir, 'rsync.log');
   writeFileSync(
     path.join(shimDir, 'rsync'),
-    '#!/bin/bash\n{ printf "%s\\x1f" "$@"; printf "\\n"; } >> "$(dirname "$0")/rsync.log"\nexec /usr/bin/rsync "$@"\n',
+    '#!/bin/bash\nline="$(printf "%s\\x1f" "$@")"; printf "%s\\n" "$line" >> "$(dirname "$0")/rsync.log"\nexec /usr/bin/rsync "$@"\n',
   );
   chmodSync(path.join(shimDir, 'rsync'), 0o755);
   writeFileSync(shimLog, '');
@@ -39,7 +39,7 @@ beforeAll(async () => {
   for (const tool of ['kinit', 'klist']) {
     writeFileSync(
       path.join(shimDir, tool),
-      `#!/bin/bash\n[ -n "$SHIM_${tool.toUpperCase()}_SLEEP" ] && sleep "$SHIM_${tool.toUpperCase()}_SLEEP"\ncache="\${KRB5CCNAME#FILE:}"\n{ printf "%s\\x1f" "${tool}" "$KRB5CCNAME" "$(stat -c %a "$(dirname "$cache")")" "$@"; printf "\\n"; } >> "$(dirname "$0")/krb.log"\nexec /usr/bin/${tool} "$@"\n`,
+      `#!/bin/bash\n[ -n "$SHIM_${tool.toUpperCase()}_SLEEP" ] && sleep "$SHIM_${tool.toUpperCase()}_SLEEP"\ncache="\${KRB5CCNAME#FILE:}"\nline="$(printf "%s\\x1f" "${tool}" "$KRB5CCNAME" "$(stat -c %a "$(dirname "$cache")")" "$@")"; printf "%s\\n" "$line" >> "$(dirname "$0")/krb.log"\nexec /usr/bin/${tool} "$@"\n`,
     );
     chmodSync(path.join(shimDir, tool), 0o755);
   }
