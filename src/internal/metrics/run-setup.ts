@@ -74,7 +74,7 @@ export async function setUpRunMetrics<E>(
 }
 
 /** The notifications module's metric interface over the metrics module's events. */
-function notificationMetricsOf(events: NotificationMetricEvents): NotificationMetrics {
+export function notificationMetricsOf(events: NotificationMetricEvents): NotificationMetrics {
   return {
     setupErrorCount: (service, count) => events.setupErrorCount(service, count),
     pushErrorCount: (service, node, count) => events.pushErrorCount(service, node, count),

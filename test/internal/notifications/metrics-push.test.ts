@@ -3,37 +3,17 @@
  * error-count gauges reach a real pushgateway.
  */
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import {
-  createRunMetrics,
-  pushMetrics,
-  type NotificationMetricEvents,
-} from '../../../src/internal/metrics/index.js';
+import { createRunMetrics, pushMetrics } from '../../../src/internal/metrics/index.js';
+import { notificationMetricsOf as adapt } from '../../../src/internal/metrics/run-setup.js';
 import {
   createTokenPushNotifications,
   pushError,
   setupError,
-  type NotificationMetrics,
 } from '../../../src/internal/notifications/index.js';
 import { startHttpReceiver, type HttpReceiver } from '../../../src/testenv/http-receiver.js';
 import { startPushgateway, type Pushgateway } from '../../../src/testenv/pushgateway.js';
 import { startSmtpServer, type SmtpServerHandle } from '../../../src/testenv/smtp.js';
 import { memoryLog } from './helpers.js';
-
-/** The same mapping the executables use (metrics events → NotificationMetrics). */
-function adapt(events: NotificationMetricEvents): NotificationMetrics {
-  return {
-    setupErrorCount: (service, count) => events.setupErrorCount(service, count),
-    pushErrorCount: (service, node, count) => events.pushErrorCount(service, node, count),
-    serviceEmailAttempt: (service, success, seconds) => {
-      events.serviceEmailAttempted(service, success);
-      if (success) events.serviceEmailSent(seconds);
-    },
-    adminNotificationAttempt: (type, success, seconds) => {
-      events.adminNotificationAttempted(type, success);
-      if (success) events.adminNotificationSent(type, seconds);
-    },
-  };
-}
 
 let smtp: SmtpServerHandle;
 let slack: HttpReceiver;
