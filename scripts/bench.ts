@@ -10,15 +10,15 @@ import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:f
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { performance } from 'node:perf_hooks';
-import { createWorld } from '../src/testenv/index.js';
-import { benchRefresh } from '../src/testenv/ferry/bench.js';
-import { ensureUser, runAs } from '../src/testenv/user.js';
 import {
+  createWorld,
   tokenPushArgv,
   writeTokenPushConfig,
   COLLECTOR,
   SCHEDD,
-} from '../test/internal/pipeline/world-config.js';
+} from '../src/testenv/index.js';
+import { benchRefresh } from '../src/testenv/ferry/bench.js';
+import { ensureUser, runAs } from '../src/testenv/user.js';
 
 const ROOT = path.resolve(import.meta.dirname, '..');
 const RUNS = 15;

@@ -7,18 +7,16 @@
  * node down), shows per service and node what happened and where each token landed, and tears the
  * world down again.
  */
-import {
-  chownSync,
-  copyFileSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  statSync,
-  writeFileSync,
-} from 'node:fs';
+import { copyFileSync, mkdirSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { stringify } from 'yaml';
-import { createWorld, decodeVaultToken, type World } from '../src/testenv/index.js';
+import {
+  createWorld,
+  decodeVaultToken,
+  tokenPushArgv,
+  writeTokenPushConfig,
+  type TokenPushConfigFiles,
+  type World,
+} from '../src/testenv/index.js';
 
 const COLLECTOR = 'collector.demo.test';
 const SCHEDD = 'schedd1.demo.test';
@@ -35,60 +33,20 @@ function say(line = ''): void {
   process.stdout.write(`${line}\n`);
 }
 
-function writeConfig(
-  world: World,
-  name: string,
-  uidOffset: number,
-): { file: string; dir: string; tokenRoot: string } {
-  const dir = path.join(world.workDir, name);
-  const tokenRoot = path.join(dir, 'tokens');
-  mkdirSync(tokenRoot, { recursive: true, mode: 0o700 });
-  for (const d of [dir, tokenRoot]) chownSync(d, world.runUser.uid, world.runUser.gid);
-  const nodes = world.nodes.map((n) => n.name);
-  const config = {
-    kerberosPrincipalPattern: world.principalPattern,
-    keytabPath: world.keytabDir,
-    vaultServer: 'vault.demo.test',
-    condorCollectorHost: COLLECTOR,
-    serviceCreddVaultTokenPathRoot: tokenRoot,
-    dbLocation: path.join(dir, 'uid.db'),
-    sshOptions: world.sshOptions,
-    fileCopierOptions: '--perms --chmod=u=r,go=',
-    disableNotifications: true,
-    ...(world.pushgateway ? { prometheus: { host: world.pushgateway.url } } : {}),
-    logs: {
-      'token-push': {
-        logfile: path.join(dir, 'token-push.log'),
-        debugfile: path.join(dir, 'token-push.debug.log'),
-      },
+/** The demo's configuration: its own host names, operator addresses and a 20 s push timeout. */
+function writeConfig(world: World, name: string, uidOffset: number): TokenPushConfigFiles {
+  return writeTokenPushConfig(
+    world,
+    SERVICES.map((s) => ({ ...s, uid: s.uid + uidOffset })),
+    {
+      name,
+      vaultServer: 'vault.demo.test',
+      collector: COLLECTOR,
+      emails: (experiment) => [`${experiment}-operators@example.com`],
+      timeouts: { pushTimeout: '20s' },
+      ...(world.pushgateway ? { prometheusHost: world.pushgateway.url } : {}),
     },
-    timeouts: {
-      globalTimeout: '120s',
-      kerberosTimeout: '20s',
-      vaultStorerTimeout: '30s',
-      pingTimeout: '10s',
-      pushTimeout: '20s',
-    },
-    experiments: Object.fromEntries(
-      SERVICES.map((s) => [
-        s.experiment,
-        {
-          emails: [`${s.experiment}-operators@example.com`],
-          roles: {
-            [s.role]: {
-              account: s.account,
-              destinationNodes: nodes,
-              desiredUIDOverride: s.uid + uidOffset,
-            },
-          },
-        },
-      ]),
-    ),
-  };
-  const file = path.join(dir, 'managedTokens.yml');
-  writeFileSync(file, stringify(config), { mode: 0o644 });
-  chownSync(file, world.runUser.uid, world.runUser.gid);
-  return { file, dir, tokenRoot };
+  );
 }
 
 function shortToken(content: string | undefined): string {
@@ -107,7 +65,7 @@ async function runTokenPush(
 ): Promise<void> {
   say();
   say(bold(`== ${title}`));
-  const argv = [process.execPath, path.resolve('bin/token-push'), '-c', configFile];
+  const argv = tokenPushArgv(configFile);
   say(
     `$ ${['token-push', '-c', configFile].join(' ')}    (as ${world.runUser.name}, uid ${world.runUser.uid})`,
   );

@@ -39,6 +39,8 @@
  *   by calling the other doubles. Vault tokens are `hvs.`+base64url("mtfake:<exp>:<rand>:<service>@<schedd>")
  *   (`decodeVaultToken()` recovers the tag, so a token in the wrong service's file is detectable);
  *   bearer tokens are unsigned-but-well-formed WLCG JWTs (`decodeJwtClaims()`).
+ * - `writeTokenPushConfig(world, services, opts)` writes a token-push configuration for the world
+ *   (own token root, uid.db and logs under `world.workDir/<name>`); `tokenPushArgv()` runs the build.
  * - `createWorld()` composes all of it (plus, on request, the SMTP, pushgateway, HTTP and fake FERRY
  *   receivers other engineers own) and returns a `World` (see world.ts).
  *
@@ -96,6 +98,17 @@ export {
   type WorldService,
   type ServiceSpec,
 } from './world.js';
+export {
+  writeTokenPushConfig,
+  tokenPushArgv,
+  COLLECTOR,
+  SCHEDD,
+  VAULT,
+  FILE_COPIER_OPTIONS,
+  type TokenPushService,
+  type TokenPushConfigOptions,
+  type TokenPushConfigFiles,
+} from './token-push-config.js';
 export { leftoverWorldProcesses, reapDeadWorlds, worldLeftovers, WORLDS_ROOT } from './registry.js';
 export {
   ensureUser,

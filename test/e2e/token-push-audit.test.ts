@@ -20,14 +20,16 @@ import { createServer } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ManagedTokensDb } from '../../src/internal/db/index.js';
-import { createWorld, runAs, type World } from '../../src/testenv/index.js';
 import {
+  createWorld,
+  runAs,
+  type World,
   COLLECTOR,
   SCHEDD,
   tokenPushArgv,
   writeTokenPushConfig,
-  type E2eService,
-} from '../internal/pipeline/world-config.js';
+  type TokenPushService,
+} from '../../src/testenv/index.js';
 
 let world: World;
 let shimDir: string;
@@ -84,14 +86,14 @@ beforeEach(() => {
   for (const f of ['krb.log', 'rsync.log', 'hang.pids']) writeFileSync(path.join(shimDir, f), '');
 });
 
-const dune = (extra: Record<string, unknown> = {}): E2eService => ({
+const dune = (extra: Record<string, unknown> = {}): TokenPushService => ({
   experiment: 'dune',
   role: 'production',
   account: 'dunepro',
   uid: nextUid(),
   extra,
 });
-const mu2e = (extra: Record<string, unknown> = {}): E2eService => ({
+const mu2e = (extra: Record<string, unknown> = {}): TokenPushService => ({
   experiment: 'mu2e',
   role: 'production',
   account: 'mu2epro',
@@ -108,7 +110,7 @@ interface RunOptions {
   prepare?: (cfg: ReturnType<typeof writeTokenPushConfig>) => void;
 }
 
-async function run(services: E2eService[], opts: RunOptions) {
+async function run(services: TokenPushService[], opts: RunOptions) {
   const cfg = writeTokenPushConfig(world, services, { name: opts.name, top: opts.top ?? {} });
   opts.prepare?.(cfg);
   const env = { ...world.env, PATH: `${shimDir}:${world.env['PATH']}`, ...opts.env };

@@ -4,16 +4,17 @@
  * at a time. The storer double sleeps one second per call; its call log has start and end times.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createWorld, type World } from '../../src/testenv/index.js';
 import {
+  createWorld,
+  type World,
   COLLECTOR,
   SCHEDD,
   tokenPushArgv,
   writeTokenPushConfig,
-  type E2eService,
-} from '../internal/pipeline/world-config.js';
+  type TokenPushService,
+} from '../../src/testenv/index.js';
 
-const SERVICES: E2eService[] = [
+const SERVICES: TokenPushService[] = [
   { experiment: 'dune', role: 'production', account: 'dunepro', uid: 5201 },
   { experiment: 'mu2e', role: 'production', account: 'mu2epro', uid: 5202 },
   { experiment: 'nova', role: 'production', account: 'novapro', uid: 5203 },

@@ -8,15 +8,17 @@ import { readFileSync } from 'node:fs';
 import { createServer } from 'node:net';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWorld, type Node, type World } from '../../src/testenv/index.js';
-import type { ReceivedMail } from '../../src/testenv/smtp.js';
 import {
+  createWorld,
+  type Node,
+  type World,
   COLLECTOR,
   SCHEDD,
   tokenPushArgv,
   writeTokenPushConfig,
-  type E2eService,
-} from '../internal/pipeline/world-config.js';
+  type TokenPushService,
+} from '../../src/testenv/index.js';
+import type { ReceivedMail } from '../../src/testenv/smtp.js';
 
 /** Webhook paths are secrets: only scheme and host may ever appear in a log line. */
 const SLACK_OK_PATH = '/services/T0OKTEAM/B0OKHOOK/okSecretPathPart';
@@ -132,13 +134,13 @@ describe('error-count threshold over consecutive runs, one database file', () =>
   it('errorCountToSendMessage 3: runs 1-2 silent (counts 1, 2), run 3 sends once and resets to 0; quiet runs keep/reset counts to 0 and send nothing', async () => {
     const { smtp, http } = receivers();
     const { down, healthy } = nodePair();
-    const dune: E2eService = {
+    const dune: TokenPushService = {
       experiment: 'dune',
       role: 'production',
       account: 'dunepro',
       uid: 7101,
     };
-    const mu2eBroken: E2eService = {
+    const mu2eBroken: TokenPushService = {
       experiment: 'mu2e',
       role: 'production',
       account: 'mu2epro',
@@ -146,14 +148,17 @@ describe('error-count threshold over consecutive runs, one database file', () =>
       extra: { userPrincipalOverride: UNKNOWN_PRINCIPAL },
     };
     // fixed, and served by the healthy node only, so the down node does not touch its counts
-    const mu2eFixed: E2eService = { ...mu2eBroken, extra: { destinationNodes: [healthy.name] } };
+    const mu2eFixed: TokenPushService = {
+      ...mu2eBroken,
+      extra: { destinationNodes: [healthy.name] },
+    };
     const top = {
       disableNotifications: false,
       errorCountToSendMessage: 3,
       email: { from: FROM, smtpHost: smtp.host, smtpPort: smtp.port },
       notifications: { admin_email: ADMIN, slack_alerts_url: `${http.url}${SLACK_OK_PATH}` },
     };
-    const configure = (mu2e: E2eService) =>
+    const configure = (mu2e: TokenPushService) =>
       writeTokenPushConfig(world, [dune, mu2e], { name: 'threshold', top });
     const DUNE_DOWN = `dune_production@${down.name}`;
 
@@ -260,7 +265,7 @@ describe('delivery failures', () => {
     const { http } = receivers();
     const { down } = nodePair();
     const smtpPort = await closedPort();
-    const services: E2eService[] = [
+    const services: TokenPushService[] = [
       { experiment: 'dune', role: 'production', account: 'dunepro', uid: 7201 },
       {
         experiment: 'mu2e',

@@ -5,16 +5,18 @@
  */
 import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createWorld, decodeVaultToken, type World } from '../../src/testenv/index.js';
 import {
+  createWorld,
+  decodeVaultToken,
+  type World,
   COLLECTOR,
   SCHEDD,
   tokenPushArgv,
   writeTokenPushConfig,
-  type E2eService,
-} from '../internal/pipeline/world-config.js';
+  type TokenPushService,
+} from '../../src/testenv/index.js';
 
-const SERVICES: E2eService[] = [
+const SERVICES: TokenPushService[] = [
   { experiment: 'dune', role: 'production', account: 'dunepro', uid: 5001 },
   { experiment: 'mu2e', role: 'production', account: 'mu2epro', uid: 5002 },
   { experiment: 'nova', role: 'production', account: 'novapro', uid: 5003 },

@@ -6,15 +6,16 @@
 import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
-import { createWorld, type World } from '../../src/testenv/index.js';
 import {
+  createWorld,
+  type World,
   COLLECTOR,
   FILE_COPIER_OPTIONS,
   SCHEDD,
   tokenPushArgv,
   writeTokenPushConfig,
-  type E2eService,
-} from '../internal/pipeline/world-config.js';
+  type TokenPushService,
+} from '../../src/testenv/index.js';
 
 let world: World;
 let shimDir: string;
@@ -69,7 +70,7 @@ async function run(
   top: Record<string, unknown> = {},
   extraEnv: Record<string, string> = {},
 ) {
-  const s: E2eService = {
+  const s: TokenPushService = {
     experiment: 'dune',
     role: 'production',
     account: 'dunepro',

@@ -13,15 +13,13 @@ import {
   decodeVaultToken,
   type DoubleCall,
   type World,
-} from '../../src/testenv/index.js';
-import {
   COLLECTOR,
   SCHEDD,
   VAULT,
   tokenPushArgv,
   writeTokenPushConfig,
-  type E2eService,
-} from '../internal/pipeline/world-config.js';
+  type TokenPushService,
+} from '../../src/testenv/index.js';
 
 let world: World;
 let uidCounter = 7000;
@@ -45,7 +43,10 @@ beforeEach(() => {
   world.doubles.set({ statusAds: { [COLLECTOR]: [{ MyType: 'Scheduler', Name: SCHEDD }] } });
 });
 
-const dune = (extra: Record<string, unknown> = {}, name: Partial<E2eService> = {}): E2eService => ({
+const dune = (
+  extra: Record<string, unknown> = {},
+  name: Partial<TokenPushService> = {},
+): TokenPushService => ({
   experiment: 'dune',
   role: 'production',
   account: 'dunepro',
@@ -55,7 +56,7 @@ const dune = (extra: Record<string, unknown> = {}, name: Partial<E2eService> = {
 });
 
 async function run(
-  services: E2eService[],
+  services: TokenPushService[],
   opts: { name: string; top?: Record<string, unknown>; flags?: string[] },
 ) {
   const cfg = writeTokenPushConfig(world, services, {
@@ -296,7 +297,7 @@ describe('get-token path', () => {
 describe('kerberos, modes and setup failures', () => {
   it('a principal without @REALM fails at klist; that service only (checks 22, 9.7)', async () => {
     const bad = dune({ userPrincipalOverride: 'dunepro/managedtokens/mtworld.test' });
-    const good: E2eService = {
+    const good: TokenPushService = {
       experiment: 'mu2e',
       role: 'production',
       account: 'mu2epro',
@@ -353,7 +354,7 @@ describe('kerberos, modes and setup failures', () => {
   });
 
   it('no database and no UID override: no service assembled, exit 1, nothing started (checks 56, 62)', async () => {
-    const s: E2eService = { ...dune(), extra: { desiredUIDOverride: undefined } };
+    const s: TokenPushService = { ...dune(), extra: { desiredUIDOverride: undefined } };
     const out = await run([s], { name: 'nodb', top: { dbLocation: '/nonexistent-dir/uid.db' } });
     expect(out.result.code).toBe(1);
     expect(out.log).toContain('Could not open or create ManagedTokensDatabase');
@@ -377,7 +378,7 @@ describe('kerberos, modes and setup failures', () => {
 describe('service selection', () => {
   it('-s runs one service, -e every role of one experiment and wins over -s (checks 9, 10)', async () => {
     const d = dune();
-    const m: E2eService = {
+    const m: TokenPushService = {
       experiment: 'mu2e',
       role: 'production',
       account: 'mu2epro',
@@ -427,7 +428,7 @@ describe('vault server and htgettoken options', () => {
   });
 
   it('an experiment name with an underscore fails in the storer and is reported as a store failure (9.35)', async () => {
-    const s: E2eService = {
+    const s: TokenPushService = {
       experiment: 'my_expt',
       role: 'production',
       account: 'dunepro',
@@ -442,7 +443,7 @@ describe('vault server and htgettoken options', () => {
 
   it('MANAGED_TOKENS_STORE_CONCURRENCY=1 restores one store at a time across services (README decision 7)', async () => {
     world.doubles.setTool('condor_vault_storer', 'slow:1');
-    const services: E2eService[] = [
+    const services: TokenPushService[] = [
       dune(),
       { experiment: 'mu2e', role: 'production', account: 'mu2epro', uid: nextUid() },
     ];
@@ -478,7 +479,7 @@ describe('schedd discovery cache and empty collectors', () => {
         [`${COLLECTOR}|B =?= true`]: [{ Name: 'schedd-b.test' }],
       },
     });
-    const services: E2eService[] = [
+    const services: TokenPushService[] = [
       dune({ condorScheddConstraintOverride: 'A =?= true' }),
       {
         experiment: 'mu2e',
