@@ -14,7 +14,7 @@ status=0
 # Formatting and type errors count as one failed check each; the tests still run.
 extra_failures=()
 npx prettier --check --log-level warn . || extra_failures+=("prettier --check")
-npx tsc -p tsconfig.json --noEmit || extra_failures+=("tsc --noEmit")
+npx tsc -p tsconfig.test.json || extra_failures+=("tsc (sources and tests)")
 npx vitest run --reporter=default --reporter=json --outputFile=.tmp/vitest-report.json "$@" || status=$?
 node scripts/summarize-tests.mjs .tmp/vitest-report.json "${extra_failures[@]}" || status=1
 exit "$status"
