@@ -29,7 +29,7 @@ function median(values: number[]): number {
 }
 
 function report(name: string, value: string, goal?: string): void {
-  console.log(`${name.padEnd(58)} ${value.padStart(12)}${goal ? `   (goal ${goal})` : ''}`);
+  console.log(`${name.padEnd(66)} ${value.padStart(12)}${goal ? `   (goal ${goal})` : ''}`);
 }
 
 /** A directory of trivially present HTCondor/htgettoken stand-ins: only the start-up check sees them. */
@@ -154,11 +154,19 @@ async function benchTokenPush(): Promise<void> {
 
 async function main(): Promise<void> {
   await benchStartup();
-  const refresh = await benchRefresh({ accounts: 2000 });
-  if (refresh.exitCode !== 0 || refresh.rows !== 2000)
-    throw new Error(`refresh bench failed: ${JSON.stringify(refresh)}`);
-  report('refresh-uids-from-ferry, 2,000 accounts', `${refresh.seconds.toFixed(2)} s`, '< 10 s');
-  report('  FERRY requests in flight at most', String(refresh.maxInFlight));
+  // Without latency the client's TLS handshakes dominate; with 50 ms per answer (closer to a
+  // remote FERRY) the bounded concurrency is what keeps the run short.
+  for (const delayMs of [0, 50]) {
+    const refresh = await benchRefresh({ accounts: 2000, delayMs });
+    if (refresh.exitCode !== 0 || refresh.rows !== 2000)
+      throw new Error(`refresh bench failed: ${JSON.stringify(refresh)}`);
+    report(
+      `refresh-uids-from-ferry, 2,000 accounts, FERRY answers in ${delayMs} ms`,
+      `${refresh.seconds.toFixed(2)} s`,
+      '< 10 s',
+    );
+    report('  FERRY requests in flight at most', String(refresh.maxInFlight));
+  }
   await benchTokenPush();
 }
 
