@@ -10,6 +10,7 @@ import { isIP } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { EnvHttpProxyAgent, fetch, type Dispatcher } from 'undici';
+import { BodyTooLargeError, readBodyWithin } from '../notifications/body.js';
 import type { TlsMaterial } from './tls.js';
 
 export interface HttpAnswer {
@@ -234,10 +235,13 @@ export async function getWithBearer(
       signal,
       redirect: 'follow',
     });
-    const body = await res.text();
-    return { status: res.status, body };
+    // Not res.text(): no size cap, and on Node 20 the deadline may not end a stalled body.
+    const raw = await readBodyWithin(res as unknown as Response, signal, MAX_BODY_BYTES);
+    return { status: res.status, body: new TextDecoder().decode(raw) };
   } catch (err) {
     if (signal.aborted) throw deadlineError(url, signal);
+    if (err instanceof BodyTooLargeError)
+      throw new Error(`Get ${JSON.stringify(url)}: ${err.message}`);
     const cause = (err as { cause?: unknown }).cause;
     const detail = cause instanceof Error ? cause.message : (err as Error).message;
     throw new Error(`Get ${JSON.stringify(url)}: ${detail}`);

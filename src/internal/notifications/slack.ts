@@ -13,6 +13,7 @@ import {
   type FetchFunction,
 } from '@slack/webhook';
 import { deadline, type Deadline } from '../exec/index.js';
+import { readBodyWithin } from './body.js';
 
 export const SLACK_TIMEOUT_MS = 30_000;
 
@@ -51,38 +52,6 @@ function deadlineWithin(parent: AbortSignal, ms: number): Deadline {
   });
 }
 
-/**
- * The whole body, through a reader of our own that the deadline cancels (which also closes the
- * connection). Not `response.text()`: once fetch has resolved, undici links our signal to the
- * request only weakly, and after a garbage collection an abort no longer ends a stalled body.
- */
-async function readBody(response: Response, signal: AbortSignal): Promise<Uint8Array<ArrayBuffer>> {
-  signal.throwIfAborted();
-  const body = response.body;
-  if (body === null) return new Uint8Array(0);
-  const reader = body.getReader();
-  const cancel = (): void => void reader.cancel(signal.reason).catch(() => undefined);
-  signal.addEventListener('abort', cancel, { once: true });
-  try {
-    const chunks: Uint8Array[] = [];
-    for (;;) {
-      const { done, value } = await reader.read();
-      signal.throwIfAborted(); // a cancelled read ends as if the body were complete
-      if (done) break;
-      chunks.push(value);
-    }
-    const whole = new Uint8Array(chunks.reduce((total, chunk) => total + chunk.length, 0));
-    let offset = 0;
-    for (const chunk of chunks) {
-      whole.set(chunk, offset);
-      offset += chunk.length;
-    }
-    return whole;
-  } finally {
-    signal.removeEventListener('abort', cancel);
-  }
-}
-
 export async function sendSlackMessage(
   url: string,
   text: string,
@@ -101,12 +70,12 @@ export async function sendSlackMessage(
       statusText: response.statusText,
       url: response.url,
       headers: response.headers,
-      arrayBuffer: async () => (await readBody(response, deadline.signal)).buffer,
+      arrayBuffer: async () => (await readBodyWithin(response, deadline.signal)).buffer,
       json: async () => JSON.parse(await readText()) as unknown,
       text: readText,
     };
     async function readText(): Promise<string> {
-      return new TextDecoder().decode(await readBody(response, deadline.signal));
+      return new TextDecoder().decode(await readBodyWithin(response, deadline.signal));
     }
   };
   const webhook = new IncomingWebhook(url, {
