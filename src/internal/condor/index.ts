@@ -3,7 +3,8 @@
  * the vault server from `condor_config_val`, and the schedds (credds) a service stores its token in.
  */
 import { splitShellWords } from '../config/shellwords.js';
-import type { CommandRunner, Env } from '../pipeline/command.js';
+import { spawnFailureMessage } from '../exec/errors.js';
+import type { CommandOutcome, CommandRequest, CommandRunner, Env } from '../pipeline/command.js';
 import { parseLongClassAds, scheddNames } from './classads.js';
 
 export { parseLongClassAds, scheddNames } from './classads.js';
@@ -40,22 +41,51 @@ export function vaultServerFromOptions(options: string): string | undefined {
 export const CONDOR_CONFIG_VAL = 'condor_config_val';
 export const CONDOR_STATUS = 'condor_status';
 
+/**
+ * Runs `bareArgv` (whose argv[0] is the tool's bare name, as the original passed it) by spawning
+ * `programPath`, the absolute path resolved once per run; `''` = not found, reported with Go's
+ * look-up text without spawning anything.
+ */
+function runBareNamed(
+  run: CommandRunner,
+  programPath: string,
+  bareArgv: readonly string[],
+  request: Omit<CommandRequest, 'argv' | 'argv0'>,
+): Promise<CommandOutcome> {
+  const [name = '', ...args] = bareArgv;
+  if (programPath === '') {
+    return Promise.resolve({
+      ok: false,
+      reason: 'spawn',
+      message: spawnFailureMessage(name, 'ENOENT'),
+      output: '',
+      excerpt: '',
+      durationMs: 0,
+    });
+  }
+  return run({ ...request, argv: [programPath, ...args], argv0: name });
+}
+
 export type VaultServerLookup =
   | { readonly ok: true; readonly vaultServer: string }
   | { readonly ok: false; readonly error: string };
 
-/** Last source of the vault server: `condor_config_val SEC_CREDENTIAL_GETTOKEN_OPTS` (inherited env). */
+/**
+ * Last source of the vault server: `condor_config_val SEC_CREDENTIAL_GETTOKEN_OPTS` (inherited env).
+ * `programPath`: condor_config_val resolved to an absolute path, `''` when not found.
+ */
 export async function vaultServerFromCondor(
   run: CommandRunner,
   env: Env,
   signal: AbortSignal,
+  programPath: string,
 ): Promise<VaultServerLookup> {
-  const result = await run({
-    argv: [CONDOR_CONFIG_VAL, 'SEC_CREDENTIAL_GETTOKEN_OPTS'],
-    env,
-    signal,
-    capture: 'stdout',
-  });
+  const result = await runBareNamed(
+    run,
+    programPath,
+    [CONDOR_CONFIG_VAL, 'SEC_CREDENTIAL_GETTOKEN_OPTS'],
+    { env, signal, capture: 'stdout' },
+  );
   const notFound =
     'could not find setting for SEC_CREDENTIAL_GETTOKEN_OPTS in environment, configuration, or HTCondor';
   if (!result.ok) return { ok: false, error: `${notFound}: condor_config_val: ${result.message}` };
@@ -100,18 +130,20 @@ export function createScheddDiscovery(opts: {
   run: CommandRunner;
   env: Env;
   signal: AbortSignal;
+  /** condor_status resolved to an absolute path, `''` when not found. */
+  programPath: string;
 }): ScheddDiscovery {
   const cache = new Map<string, Promise<QueryResult>>();
   let queries = 0;
 
   const query = async (collector: string, constraint: string | undefined): Promise<QueryResult> => {
     queries++;
-    const result = await opts.run({
-      argv: condorStatusArgv(collector, constraint),
-      env: opts.env,
-      signal: opts.signal,
-      capture: 'stdout',
-    });
+    const result = await runBareNamed(
+      opts.run,
+      opts.programPath,
+      condorStatusArgv(collector, constraint),
+      { env: opts.env, signal: opts.signal, capture: 'stdout' },
+    );
     if (!result.ok)
       return { ok: false, error: `condor_status -pool ${collector}: ${result.message}` };
     const parsed = parseLongClassAds(result.stdout);

@@ -33,6 +33,12 @@ export const DEFAULT_DRAIN_MS = 1000;
 export interface CommandSpec {
   /** argv[0] is the program: an absolute path, or a bare name looked up in `env.PATH`. */
   readonly argv: readonly string[];
+  /**
+   * What the child sees as its argv[0] when it must differ from the program spawned: the tools the
+   * original ran by bare name get that name while we spawn the absolute path resolved beforehand
+   * (a bare name would let the PATH search land in the working directory).
+   */
+  readonly argv0?: string | undefined;
   /** Complete child environment (see buildChildEnv); nothing is inherited implicitly. */
   readonly env: ChildEnv;
   readonly capture: CaptureMode;
@@ -153,6 +159,7 @@ export async function runCommand(spec: CommandSpec): Promise<CommandResult> {
   const stderrOnly = new CappedBuffer(cap);
 
   const child = spawn(program, args, {
+    ...(spec.argv0 !== undefined ? { argv0: spec.argv0 } : {}),
     env: { ...spec.env },
     cwd: spec.cwd,
     stdio: stdioFor(spec.capture),

@@ -13,6 +13,8 @@ export type Capture = 'combined' | 'stdout' | 'none' | 'inherit';
 
 export interface CommandRequest {
   readonly argv: readonly string[];
+  /** The child's argv[0] when it differs from argv[0], the program spawned (see exec CommandSpec). */
+  readonly argv0?: string;
   readonly env: Env;
   /** Aborting kills the child's process group; the failure is then reported as a timeout. */
   readonly signal: AbortSignal;

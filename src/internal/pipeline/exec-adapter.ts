@@ -9,6 +9,7 @@ export const execRunner: CommandRunner = async (
   try {
     const result = await runCommand({
       argv: request.argv,
+      argv0: request.argv0,
       env: request.env,
       capture: request.capture,
       deadline: request.signal,

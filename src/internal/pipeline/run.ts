@@ -123,6 +123,10 @@ function pipelineInput(
       klist: ctx.programs.klist,
       condor_vault_storer: ctx.programs.condor_vault_storer,
       htgettoken: ctx.programs.htgettoken,
+      condor_status: ctx.programs.condor_status,
+      // Resolved here, never by the PATH search of the spawn: that one would try the working
+      // directory for an empty or relative PATH entry.
+      condor_config_val: resolveProgram('condor_config_val', pathValue) ?? '',
       ping: ctx.programs.ping,
       // Q8 fix: resolved once per run, before any push task starts.
       rsync: resolveProgram('rsync', pathValue) ?? '',

@@ -146,6 +146,7 @@ class PipelineRun {
       run: this.input.run,
       env: this.input.env,
       signal: this.input.signal,
+      programPath: this.input.programs.condor_status,
     });
     const assembled = await Promise.all(
       this.input.services.map((s) =>
@@ -253,7 +254,12 @@ class PipelineRun {
   ): Promise<{ ok: true; vaultServer: string } | { ok: false; error: string }> {
     const source = settings.vaultServer;
     if (source.kind !== 'askCondor') return { ok: true, vaultServer: source.value };
-    return vaultServerFromCondor(this.input.run, this.input.env, this.input.signal);
+    return vaultServerFromCondor(
+      this.input.run,
+      this.input.env,
+      this.input.signal,
+      this.input.programs.condor_config_val,
+    );
   }
 
   private registerNodesInDb(services: readonly AssembledService[]): void {

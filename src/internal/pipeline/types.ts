@@ -20,6 +20,10 @@ export interface Programs {
   readonly klist: string;
   readonly condor_vault_storer: string;
   readonly htgettoken: string;
+  /** Spawned by absolute path, run with the bare name as argv[0]; `''` when not found. */
+  readonly condor_status: string;
+  /** Not checked at startup (only needed as the vault server's last source); `''` when not found. */
+  readonly condor_config_val: string;
   /** `''` when ping was not found at startup. */
   readonly ping: string;
   readonly rsync: string;

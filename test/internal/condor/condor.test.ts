@@ -1,4 +1,7 @@
-import { describe, expect, it } from 'vitest';
+import { chmodSync, mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import {
   condorStatusArgv,
   createScheddDiscovery,
@@ -7,7 +10,9 @@ import {
   vaultServerFromCondor,
   vaultServerFromOptions,
 } from '../../../src/internal/condor/index.js';
+import { resolveProgram, runCommand } from '../../../src/internal/exec/index.js';
 import type { CommandOutcome, CommandRequest } from '../../../src/internal/pipeline/command.js';
+import { execRunner } from '../../../src/internal/pipeline/exec-adapter.js';
 
 const ok = (stdout: string): CommandOutcome => ({
   ok: true,
@@ -81,15 +86,24 @@ describe('vault server from htgettoken options', () => {
 
   it('asks condor_config_val with a single argument and reads -a from its output', async () => {
     const fake = fakeRunner(() => ok('-a cc.vault\n'));
-    const result = await vaultServerFromCondor(fake.run, { PATH: '/bin' }, signal);
+    const result = await vaultServerFromCondor(
+      fake.run,
+      { PATH: '/bin' },
+      signal,
+      '/opt/condor/bin/condor_config_val',
+    );
     expect(result).toEqual({ ok: true, vaultServer: 'cc.vault' });
-    expect(fake.calls[0]?.argv).toEqual(['condor_config_val', 'SEC_CREDENTIAL_GETTOKEN_OPTS']);
+    expect(fake.calls[0]?.argv).toEqual([
+      '/opt/condor/bin/condor_config_val',
+      'SEC_CREDENTIAL_GETTOKEN_OPTS',
+    ]);
+    expect(fake.calls[0]?.argv0).toBe('condor_config_val');
     expect(fake.calls[0]?.env).toEqual({ PATH: '/bin' });
   });
 
   it('fails with the original error text when condor_config_val fails', async () => {
     const fake = fakeRunner(() => fail(1));
-    const result = await vaultServerFromCondor(fake.run, {}, signal);
+    const result = await vaultServerFromCondor(fake.run, {}, signal, '/x/condor_config_val');
     expect(result.ok).toBe(false);
     expect(!result.ok && result.error).toContain(
       'could not find setting for SEC_CREDENTIAL_GETTOKEN_OPTS in environment, configuration, or HTCondor',
@@ -121,7 +135,12 @@ describe('schedd discovery', () => {
     const fake = fakeRunner((argv) =>
       argv[2] === 'c1' ? fail(1) : ok('Name = "s1"\n\nName = "s2"\n'),
     );
-    const discovery = createScheddDiscovery({ run: fake.run, env: {}, signal });
+    const discovery = createScheddDiscovery({
+      run: fake.run,
+      env: {},
+      signal,
+      programPath: '/x/condor_status',
+    });
     const found = await discovery.discover(['c1', 'c2'], undefined);
     expect(found).toEqual({ ok: true, collector: 'c2', schedds: ['s1', 's2'] });
   });
@@ -131,7 +150,12 @@ describe('schedd discovery', () => {
       if (argv[2] === 'dead') return fail(1);
       return argv.includes('-constraint') ? ok(`Name = "${argv[4]}"\n`) : ok('Name = "plain"\n');
     });
-    const discovery = createScheddDiscovery({ run: fake.run, env: {}, signal });
+    const discovery = createScheddDiscovery({
+      run: fake.run,
+      env: {},
+      signal,
+      programPath: '/x/condor_status',
+    });
     const [a, b, c, d] = await Promise.all([
       discovery.discover(['dead', 'c1'], 'A'),
       discovery.discover(['dead', 'c1'], 'B'),
@@ -150,11 +174,85 @@ describe('schedd discovery', () => {
 
   it('reports every collector failure when none answers', async () => {
     const fake = fakeRunner(() => fail(1));
-    const discovery = createScheddDiscovery({ run: fake.run, env: {}, signal });
+    const discovery = createScheddDiscovery({
+      run: fake.run,
+      env: {},
+      signal,
+      programPath: '/x/condor_status',
+    });
     const found = await discovery.discover(['c1', 'c2'], undefined);
     expect(found.ok).toBe(false);
     expect(!found.ok && found.error).toMatch(
       /^could not retrieve schedds from configured collectors: condor_status -pool c1: exit status 1; condor_status -pool c2/,
+    );
+  });
+});
+
+describe('condor tools run by absolute path with a bare argv[0]', () => {
+  let dir: string;
+  let cwd: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'condor-path-'));
+    cwd = process.cwd();
+  });
+  afterEach(() => {
+    process.chdir(cwd);
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A tool that prints its own $0 plus a marker, placed at `<dir>/<sub>/<name>`. */
+  function tool(sub: string, name: string, body: string): string {
+    mkdirSync(path.join(dir, sub), { recursive: true });
+    const file = path.join(dir, sub, name);
+    writeFileSync(file, `#!/bin/sh\n${body}\n`);
+    chmodSync(file, 0o755);
+    return file;
+  }
+
+  it('never runs a condor_status from the working directory, even with an empty PATH entry', async () => {
+    tool('cwd', 'condor_status', 'printf \'Name = "planted-in-cwd"\\n\'');
+    tool('cwd', 'condor_config_val', 'echo "-a planted.vault"');
+    const goodStatus = tool('bin', 'condor_status', 'printf \'Name = "real"\\n\'');
+    const goodConfig = tool('bin', 'condor_config_val', 'echo "-a real.vault"');
+    const env = { PATH: `/nonexistent::${path.join(dir, 'bin')}` };
+    process.chdir(path.join(dir, 'cwd'));
+
+    const statusPath = resolveProgram('condor_status', env.PATH) ?? '';
+    const configPath = resolveProgram('condor_config_val', env.PATH) ?? '';
+    expect([statusPath, configPath]).toEqual([goodStatus, goodConfig]);
+    const discovery = createScheddDiscovery({
+      run: execRunner,
+      env,
+      signal,
+      programPath: statusPath,
+    });
+    expect(await discovery.discover(['c1'], undefined)).toEqual({
+      ok: true,
+      collector: 'c1',
+      schedds: ['real'],
+    });
+    expect(await vaultServerFromCondor(execRunner, env, signal, configPath)).toEqual({
+      ok: true,
+      vaultServer: 'real.vault',
+    });
+  });
+
+  it('gives the child the bare name as argv[0]', async () => {
+    const res = await runCommand({
+      argv: ['/bin/sh', '-c', 'printf "%s" "$0"'],
+      argv0: 'condor_status',
+      env: { PATH: '/usr/bin:/bin' },
+      capture: 'stdout',
+    });
+    expect(res.output).toBe('condor_status');
+  });
+
+  it('reports a tool that was not found with the look-up text, without spawning', async () => {
+    const fake = fakeRunner(() => ok('-a never.vault\n'));
+    const result = await vaultServerFromCondor(fake.run, {}, signal, '');
+    expect(fake.calls).toHaveLength(0);
+    expect(!result.ok && result.error).toContain(
+      'condor_config_val: exec: "condor_config_val": executable file not found in $PATH',
     );
   });
 });

@@ -107,6 +107,8 @@ export function pipelineInput(opts: {
       klist: '/usr/bin/klist',
       condor_vault_storer: '/fake/condor_vault_storer',
       htgettoken: '/fake/htgettoken',
+      condor_status: '/fake/condor_status',
+      condor_config_val: '/fake/condor_config_val',
       ping: '/usr/bin/ping',
       rsync: '/usr/bin/rsync',
       ssh: '/usr/bin/ssh',
