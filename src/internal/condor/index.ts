@@ -106,6 +106,9 @@ export function condorStatusArgv(collector: string, constraint: string | undefin
   return argv;
 }
 
+/** A pool's `-schedd -long` answer can run to megabytes; exec's default 1 MiB cap would cut it. */
+export const CONDOR_STATUS_OUTPUT_CAP_BYTES = 64 * 1024 * 1024;
+
 export type ScheddLookup =
   | { readonly ok: true; readonly collector: string; readonly schedds: readonly string[] }
   | { readonly ok: false; readonly error: string };
@@ -132,7 +135,10 @@ export function createScheddDiscovery(opts: {
   signal: AbortSignal;
   /** condor_status resolved to an absolute path, `''` when not found. */
   programPath: string;
+  /** Default CONDOR_STATUS_OUTPUT_CAP_BYTES. */
+  maxOutputBytes?: number;
 }): ScheddDiscovery {
+  const cap = opts.maxOutputBytes ?? CONDOR_STATUS_OUTPUT_CAP_BYTES;
   const cache = new Map<string, Promise<QueryResult>>();
   let queries = 0;
 
@@ -142,10 +148,16 @@ export function createScheddDiscovery(opts: {
       opts.run,
       opts.programPath,
       condorStatusArgv(collector, constraint),
-      { env: opts.env, signal: opts.signal, capture: 'stdout' },
+      { env: opts.env, signal: opts.signal, capture: 'stdout', maxOutputBytes: cap },
     );
     if (!result.ok)
       return { ok: false, error: `condor_status -pool ${collector}: ${result.message}` };
+    // A cut answer would either fail to parse or, worse, silently lose schedds.
+    if (result.truncated === true)
+      return {
+        ok: false,
+        error: `condor_status -pool ${collector}: condor_status output exceeded ${cap} bytes`,
+      };
     const parsed = parseLongClassAds(result.stdout);
     if (!parsed.ok)
       return { ok: false, error: `condor_status -pool ${collector}: ${parsed.error}` };

@@ -21,6 +21,8 @@ export interface CommandRequest {
   readonly capture: Capture;
   /** Strings masked in any output excerpt that reaches an error message or log. */
   readonly secrets?: readonly string[];
+  /** Cap on captured output (exec's default, 1 MiB, when absent); see `truncated`. */
+  readonly maxOutputBytes?: number;
 }
 
 export type CommandOutcome =
@@ -29,6 +31,8 @@ export type CommandOutcome =
       readonly output: string;
       readonly stdout: string;
       readonly durationMs: number;
+      /** The output exceeded the cap and its middle was dropped: not fit for parsing. */
+      readonly truncated?: boolean;
     }
   | {
       readonly ok: false;

@@ -14,12 +14,14 @@ export const execRunner: CommandRunner = async (
       capture: request.capture,
       deadline: request.signal,
       secrets: request.secrets,
+      maxOutputBytes: request.maxOutputBytes,
     });
     return {
       ok: true,
       output: result.output,
       stdout: result.stdout,
       durationMs: result.durationMs,
+      truncated: result.truncated,
     };
   } catch (err) {
     if (err instanceof ExecError) {

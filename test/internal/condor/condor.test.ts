@@ -256,3 +256,53 @@ describe('condor tools run by absolute path with a bare argv[0]', () => {
     );
   });
 });
+
+describe('condor_status output size', () => {
+  let dir: string;
+  beforeEach(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'condor-size-'));
+  });
+  afterEach(() => {
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** A condor_status that prints `count` schedd ads of about 1 KiB each, then `Name = "last"`. */
+  function bigStatus(count: number): string {
+    const ad = `MyType = "Scheduler"\nPadding = "${'x'.repeat(1000)}"\nName = "s"\n\n`;
+    writeFileSync(path.join(dir, 'ads'), ad.repeat(count) + 'Name = "last"\n');
+    const file = path.join(dir, 'condor_status');
+    writeFileSync(file, `#!/bin/sh\nexec cat ${path.join(dir, 'ads')}\n`);
+    chmodSync(file, 0o755);
+    return file;
+  }
+
+  it('reads an answer larger than 1 MiB whole', async () => {
+    const programPath = bigStatus(1300); // about 1.3 MB
+    const discovery = createScheddDiscovery({
+      run: execRunner,
+      env: { PATH: '/usr/bin:/bin' },
+      signal,
+      programPath,
+    });
+    const found = await discovery.discover(['c1'], undefined);
+    expect(found.ok && found.schedds.length).toBe(1301);
+    expect(found.ok && found.schedds.at(-1)).toBe('last');
+  });
+
+  it('fails explicitly, naming the cap, when the answer exceeds it', async () => {
+    const programPath = bigStatus(20);
+    const discovery = createScheddDiscovery({
+      run: execRunner,
+      env: { PATH: '/usr/bin:/bin' },
+      signal,
+      programPath,
+      maxOutputBytes: 8192,
+    });
+    const found = await discovery.discover(['c1'], undefined);
+    expect(found).toEqual({
+      ok: false,
+      error:
+        'could not retrieve schedds from configured collectors: condor_status -pool c1: condor_status output exceeded 8192 bytes',
+    });
+  });
+});
