@@ -110,6 +110,7 @@ export class JwtSession {
     env: Readonly<Record<string, string>>,
     log: JwtLog,
     signal: AbortSignal,
+    makeTempDir: (prefix: string) => string = mkdtempSync,
   ): Promise<JwtSession> {
     const serviceName = serviceNameOf(settings);
     const { experiment, role } = splitServiceName(serviceName);
@@ -117,7 +118,7 @@ export class JwtSession {
     let dir = tmpRoot;
     let ownsDir = false;
     try {
-      dir = mkdtempSync(join(tmpRoot, 'managed-tokens'));
+      dir = makeTempDir(join(tmpRoot, 'managed-tokens'));
       ownsDir = true;
     } catch (err) {
       log.warn(
@@ -192,12 +193,18 @@ export class JwtSession {
     return this.tokenPromise;
   }
 
-  private vaultTokenFile(): string {
+  /**
+   * The vault token file htgettoken reads and writes, and whether this session made it up (only
+   * then is it ours to delete: an operator's own vault token, e.g. /tmp/vt_u<uid>, is never removed,
+   * even when the private directory could not be created and the session works in /tmp itself).
+   */
+  private vaultTokenFile(): { readonly path: string; readonly ours: boolean } {
     const configured = this.settings.serviceCreddVaultTokenPathRoot;
     const vt = configured !== '' ? configured : `/tmp/vt_u${process.getuid?.() ?? 0}`;
     // htgettoken cannot use a directory as a token file (FIX Q1): use a private per-run file instead.
-    if (isDirectory(vt)) return join(this.dir, `vaulttoken-${randomSuffix()}`);
-    return vt;
+    if (isDirectory(vt))
+      return { path: join(this.dir, `vaulttoken-${randomSuffix()}`), ours: true };
+    return { path: vt, ours: false };
   }
 
   private async fetchToken(signal: AbortSignal): Promise<string> {
@@ -205,8 +212,8 @@ export class JwtSession {
       throw new Error('could not create htgettoken client: vault server cannot be empty');
     const out = createPrivateFile(this.dir, 'managed_tokens_ferry_jwt_auth_');
     this.files.push(out);
-    const vt = this.vaultTokenFile();
-    if (vt.startsWith(this.dir)) this.files.push(vt);
+    const { path: vt, ours } = this.vaultTokenFile();
+    if (ours) this.files.push(vt);
     const argv = [
       this.programs.htgettoken,
       '-a',
@@ -242,7 +249,7 @@ export class JwtSession {
 
   private readonly onExit = (): void => this.cleanup();
 
-  /** Removes the cache file, the token files and the private directory. Idempotent. */
+  /** Removes the cache file, the files this session created and its private directory. Idempotent. */
   cleanup(): void {
     process.removeListener('exit', this.onExit);
     for (const f of [...this.files, this.cacheFile]) rmSync(f, { force: true });
