@@ -12,6 +12,7 @@ import {
   type AdminErrors,
 } from './messages.js';
 import type { NotificationMetrics } from './metrics.js';
+import { redactSecrets } from '../logging/redact.js';
 import { SlackSendError, redactWebhookUrl, sendSlackMessage } from './slack.js';
 import { formatRfc822 } from './timestamp.js';
 import type { SpanHandle, Tracing } from '../tracing/api.js';
@@ -141,7 +142,7 @@ async function sendAdminSlack(
 function trySendSlack(ctx: DeliveryContext, url: string, text: string): Promise<boolean> {
   return ctx.tracing.withSpan('notifications.slackMessage.sendMessage', {}, async (span) => {
     try {
-      await sendSlackMessage(url, text, ctx.signal, ctx.slackTimeoutMs);
+      await sendSlackMessage(url, redactSecrets(text), ctx.signal, ctx.slackTimeoutMs);
       return true;
     } catch (err) {
       logSlackFailure(ctx, url, err, span);
@@ -200,10 +201,19 @@ async function sendStakeholderEmail(
   return 'sent';
 }
 
+/**
+ * Every email (admin and stakeholder) leaves through here: subject and body get a last
+ * redactSecrets pass, as logs, Loki and spans do, in case an error text carried a credential.
+ */
 function trySendEmail(
   ctx: DeliveryContext,
-  email: { to: readonly string[]; subject: string; text: string },
+  unredacted: { to: readonly string[]; subject: string; text: string },
 ): Promise<boolean> {
+  const email = {
+    to: unredacted.to,
+    subject: redactSecrets(unredacted.subject),
+    text: redactSecrets(unredacted.text),
+  };
   const attrs = {
     from: ctx.email.from,
     to: [...email.to],

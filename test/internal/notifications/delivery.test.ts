@@ -22,6 +22,7 @@ import {
   type ServiceNotificationTarget,
   type TokenPushNotificationOptions,
 } from '../../../src/internal/notifications/index.js';
+import { REDACTED } from '../../../src/internal/logging/index.js';
 import { renderPushTable } from '../../../src/internal/notifications/table.js';
 import { startSmtpServer, type SmtpServerHandle } from '../../../src/testenv/smtp.js';
 import { startHttpReceiver, type HttpReceiver } from '../../../src/testenv/http-receiver.js';
@@ -324,6 +325,24 @@ describe('message content', () => {
     } finally {
       db.close();
     }
+  });
+
+  it('a token-looking string in an error reaches no email or Slack text (defense in depth, check 44)', async () => {
+    const vaultToken = 'hvs.CAESIJ1a2b3c4d5e6f7g8h9i0jKLMNOP';
+    const jwt = 'eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJkdW5lcHJvIn0.c2lnbmF0dXJlX3BhcnQ';
+    const run = tokenPush({ errorCountToSendMessage: 0, db: undefined });
+    run.sink.send(setupError(DUNE, `htgettoken failed: stored ${vaultToken}`));
+    run.sink.send(pushError(DUNE, 'node1', `rsync failed: Authorization: Bearer ${jwt}`));
+    await run.finish();
+    const mails = await smtp.waitFor(2);
+    const texts = [...mails.flatMap((m) => [m.subject, m.text]), ...slackTexts()];
+    expect(slackTexts()).toHaveLength(1);
+    for (const text of texts) {
+      expect(text).not.toContain(vaultToken);
+      expect(text).not.toContain(jwt);
+    }
+    expect(mails.some((m) => m.text.includes(REDACTED))).toBe(true);
+    expect(slackTexts()[0]).toContain(REDACTED);
   });
 
   it('a service with experimentOverride is addressed by its configName (check 45)', async () => {
