@@ -47,14 +47,39 @@ function trimChars(text: string, chars: string): string {
 }
 
 /**
- * Schedd names in output order. Ads without a `Name` are skipped (the original turned them into the
- * literal name `%!d(<nil>)`, which no credd answers to).
+ * Why a schedd name cannot be part of a token file name (`vt_u<uid>-<schedd>-<name>` under the token
+ * root), or undefined when it can: no path separator, `..`, NUL, whitespace or control character,
+ * and no leading `.` or `-`.
  */
-export function scheddNames(ads: readonly ClassAd[]): string[] {
-  const names: string[] = [];
+export function unsafeScheddName(name: string): string | undefined {
+  if (name.includes('/')) return 'contains "/"';
+  if (name.includes('..')) return 'contains ".."';
+  if (/[\s\x00-\x1f\x7f]/.test(name)) return 'contains whitespace, NUL or a control character';
+  if (name.startsWith('.') || name.startsWith('-')) return 'starts with "." or "-"';
+  return undefined;
+}
+
+export interface ScheddNames {
+  /** Usable names in output order. */
+  readonly names: string[];
+  /** Names refused by unsafeScheddName, with the reason. */
+  readonly refused: { readonly name: string; readonly reason: string }[];
+}
+
+/**
+ * Schedd names in output order. Ads without a `Name` are skipped (the original turned them into the
+ * literal name `%!d(<nil>)`, which no credd answers to); a name that would escape the token root
+ * when it becomes part of a file name is refused.
+ */
+export function scheddNames(ads: readonly ClassAd[]): ScheddNames {
+  const result: ScheddNames = { names: [], refused: [] };
   for (const ad of ads) {
-    const name = ad.get('Name');
-    if (name !== undefined && String(name) !== '') names.push(String(name));
+    const value = ad.get('Name');
+    if (value === undefined || String(value) === '') continue;
+    const name = String(value);
+    const reason = unsafeScheddName(name);
+    if (reason === undefined) result.names.push(name);
+    else result.refused.push({ name, reason });
   }
-  return names;
+  return result;
 }

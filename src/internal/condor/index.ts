@@ -7,8 +7,8 @@ import { spawnFailureMessage } from '../exec/errors.js';
 import type { CommandOutcome, CommandRequest, CommandRunner, Env } from '../pipeline/command.js';
 import { parseLongClassAds, scheddNames } from './classads.js';
 
-export { parseLongClassAds, scheddNames } from './classads.js';
-export type { ClassAd, ClassAdParse, ClassAdValue } from './classads.js';
+export { parseLongClassAds, scheddNames, unsafeScheddName } from './classads.js';
+export type { ClassAd, ClassAdParse, ClassAdValue, ScheddNames } from './classads.js';
 
 /**
  * The vault server named by `-a X`, `-aX`, `-a=X`, `--vaultserver X` or `--vaultserver=X` in an
@@ -109,12 +109,28 @@ export function condorStatusArgv(collector: string, constraint: string | undefin
 /** A pool's `-schedd -long` answer can run to megabytes; exec's default 1 MiB cap would cut it. */
 export const CONDOR_STATUS_OUTPUT_CAP_BYTES = 64 * 1024 * 1024;
 
+/** Ads skipped because their `Name` cannot be part of a token file name. */
+export interface RefusedSchedd {
+  readonly collector: string;
+  readonly name: string;
+  readonly reason: string;
+}
+
 export type ScheddLookup =
-  | { readonly ok: true; readonly collector: string; readonly schedds: readonly string[] }
+  | {
+      readonly ok: true;
+      readonly collector: string;
+      readonly schedds: readonly string[];
+      readonly refused: readonly RefusedSchedd[];
+    }
   | { readonly ok: false; readonly error: string };
 
 type QueryResult =
-  | { readonly ok: true; readonly schedds: readonly string[] }
+  | {
+      readonly ok: true;
+      readonly schedds: readonly string[];
+      readonly refused: readonly RefusedSchedd[];
+    }
   | { readonly ok: false; readonly error: string };
 
 export interface ScheddDiscovery {
@@ -161,7 +177,12 @@ export function createScheddDiscovery(opts: {
     const parsed = parseLongClassAds(result.stdout);
     if (!parsed.ok)
       return { ok: false, error: `condor_status -pool ${collector}: ${parsed.error}` };
-    return { ok: true, schedds: scheddNames(parsed.ads) };
+    const { names, refused } = scheddNames(parsed.ads);
+    return {
+      ok: true,
+      schedds: names,
+      refused: refused.map((r) => ({ collector, ...r })),
+    };
   };
 
   const cachedQuery = (collector: string, constraint: string | undefined): Promise<QueryResult> => {
@@ -182,7 +203,8 @@ export function createScheddDiscovery(opts: {
       const errors: string[] = [];
       for (const collector of collectors) {
         const answer = await cachedQuery(collector, constraint);
-        if (answer.ok) return { ok: true, collector, schedds: answer.schedds };
+        if (answer.ok)
+          return { ok: true, collector, schedds: answer.schedds, refused: answer.refused };
         errors.push(answer.error);
       }
       const detail = errors.length > 0 ? `: ${errors.join('; ')}` : ': no collector hosts found';

@@ -229,6 +229,12 @@ class PipelineRun {
     }
     const found = await discovery.discover(settings.collectorHosts, settings.scheddConstraint);
     if (!found.ok) return found;
+    for (const r of found.refused) {
+      this.log.warn(
+        { service: settings.name.configName, collector: r.collector, schedd: r.name },
+        `Skipping schedd ad from collector ${r.collector}: Name ${JSON.stringify(r.name)} ${r.reason}`,
+      );
+    }
     return {
       ok: true,
       getter: { kind: 'storeAndGetToken', collector: found.collector, schedds: found.schedds },

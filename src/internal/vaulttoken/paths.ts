@@ -1,5 +1,6 @@
 /** Names of token files (token-push.md 3.19). */
 import path from 'node:path';
+import { unsafeScheddName } from '../condor/classads.js';
 
 /** `<root>/vt_u<uid>-<realName>`: the get-token path's stored token. An empty root means the cwd. */
 export function storedTokenPath(root: string, uid: number, realName: string): string {
@@ -13,6 +14,10 @@ export function scheddTokenPath(
   schedd: string,
   realName: string,
 ): string {
+  // Discovery already refuses such names; this keeps any other source from leaving the root.
+  const unsafe = unsafeScheddName(schedd);
+  if (unsafe !== undefined)
+    throw new Error(`schedd name ${JSON.stringify(schedd)} ${unsafe}; not using it in a file name`);
   return path.join(root === '' ? '.' : root, `vt_u${uid}-${schedd}-${realName}`);
 }
 

@@ -112,7 +112,12 @@ async function storeInSchedd(req: StoreRequest, schedd: string): Promise<ScheddR
   if (deadline.aborted) return fail({ kind: 'timeout' });
 
   const condorLocation = condorTokenPath(req.tempDir, req.runUID, req.realName);
-  const stored = scheddTokenPath(req.tokenRoot, req.runUID, schedd, req.realName);
+  let stored: string;
+  try {
+    stored = scheddTokenPath(req.tokenRoot, req.runUID, schedd, req.realName);
+  } catch (err) {
+    return fail({ kind: 'failed', error: (err as Error).message });
+  }
   let backup: string | undefined;
   try {
     backup = await backUp(condorLocation, req.tempDir);

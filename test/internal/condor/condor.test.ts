@@ -51,7 +51,7 @@ describe('long ClassAd parsing', () => {
     if (!parsed.ok) return;
     expect(parsed.ads).toHaveLength(2);
     expect(parsed.ads[0]?.get('TotalRunningJobs')).toBe(0);
-    expect(scheddNames(parsed.ads)).toEqual(['s1', 's2']);
+    expect(scheddNames(parsed.ads)).toEqual({ names: ['s1', 's2'], refused: [] });
   });
 
   it('refuses a line without "=" naming the line', () => {
@@ -61,7 +61,7 @@ describe('long ClassAd parsing', () => {
 
   it('skips ads without a Name and treats empty output as zero ads', () => {
     const parsed = parseLongClassAds('MyType = "Scheduler"\n\n');
-    expect(parsed.ok && scheddNames(parsed.ads)).toEqual([]);
+    expect(parsed.ok && scheddNames(parsed.ads).names).toEqual([]);
     const empty = parseLongClassAds('');
     expect(empty.ok && empty.ads).toEqual([]);
   });
@@ -142,7 +142,7 @@ describe('schedd discovery', () => {
       programPath: '/x/condor_status',
     });
     const found = await discovery.discover(['c1', 'c2'], undefined);
-    expect(found).toEqual({ ok: true, collector: 'c2', schedds: ['s1', 's2'] });
+    expect(found).toEqual({ ok: true, collector: 'c2', schedds: ['s1', 's2'], refused: [] });
   });
 
   it('caches answers by (collector, constraint), remembering failures (Q9 fix)', async () => {
@@ -162,10 +162,10 @@ describe('schedd discovery', () => {
       discovery.discover(['dead', 'c1'], 'A'),
       discovery.discover(['c1'], undefined),
     ]);
-    expect(a).toEqual({ ok: true, collector: 'c1', schedds: ['A'] });
-    expect(b).toEqual({ ok: true, collector: 'c1', schedds: ['B'] });
+    expect(a).toEqual({ ok: true, collector: 'c1', schedds: ['A'], refused: [] });
+    expect(b).toEqual({ ok: true, collector: 'c1', schedds: ['B'], refused: [] });
     expect(c).toEqual(a);
-    expect(d).toEqual({ ok: true, collector: 'c1', schedds: ['plain'] });
+    expect(d).toEqual({ ok: true, collector: 'c1', schedds: ['plain'], refused: [] });
     const deadQueries = fake.calls.filter((call) => call.argv[2] === 'dead');
     // one per constraint, never twice for the same question
     expect(deadQueries.map((q) => q.argv[4]).sort()).toEqual(['A', 'B']);
@@ -230,6 +230,7 @@ describe('condor tools run by absolute path with a bare argv[0]', () => {
       ok: true,
       collector: 'c1',
       schedds: ['real'],
+      refused: [],
     });
     expect(await vaultServerFromCondor(execRunner, env, signal, configPath)).toEqual({
       ok: true,
@@ -303,6 +304,35 @@ describe('condor_status output size', () => {
       ok: false,
       error:
         'could not retrieve schedds from configured collectors: condor_status -pool c1: condor_status output exceeded 8192 bytes',
+    });
+  });
+});
+
+describe('schedd names unfit for a file name', () => {
+  it.each([
+    ['../x', 'contains "/"'],
+    ['a..b', 'contains ".."'],
+    ['a\u0000b', 'contains whitespace, NUL or a control character'],
+    ['a b', 'contains whitespace, NUL or a control character'],
+    ['a\tb', 'contains whitespace, NUL or a control character'],
+    ['.hidden', 'starts with "." or "-"'],
+    ['-rf', 'starts with "." or "-"'],
+  ])('%j is refused (%s)', (name, reason) => {
+    const parsed = parseLongClassAds(`Name = "${name}"\n\nName = "ok@host.example"\n`);
+    expect(parsed.ok && scheddNames(parsed.ads)).toEqual({
+      names: ['ok@host.example'],
+      refused: [{ name, reason }],
+    });
+  });
+
+  it('discovery reports refused names with their collector', async () => {
+    const fake = fakeRunner(() => ok('Name = "a/b"\n\nName = "fine"\n'));
+    const discovery = createScheddDiscovery({ run: fake.run, env: {}, signal, programPath: '/x' });
+    expect(await discovery.discover(['c9'], undefined)).toEqual({
+      ok: true,
+      collector: 'c9',
+      schedds: ['fine'],
+      refused: [{ collector: 'c9', name: 'a/b', reason: 'contains "/"' }],
     });
   });
 });

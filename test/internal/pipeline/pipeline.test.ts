@@ -1,6 +1,7 @@
 import { promises as fs } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { pino } from 'pino';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Notification } from '../../../src/internal/notifications/types.js';
 import { execRunner } from '../../../src/internal/pipeline/exec-adapter.js';
@@ -351,5 +352,55 @@ describe('stage duration of getKerberosTickets (token-push.md 3.18)', () => {
   it('is recorded when some service survived it', async () => {
     const stages = await stagesRecorded((ccache) => ccache.includes('mu2e'));
     expect(stages).toContain('getKerberosTickets');
+  });
+});
+
+/** A pino logger whose records land in `lines` (one parsed object each). */
+function capturingLogger(lines: Record<string, unknown>[]) {
+  return pino(
+    { level: 'debug' },
+    {
+      write: (chunk: string) => {
+        lines.push(JSON.parse(chunk) as Record<string, unknown>);
+      },
+    },
+  );
+}
+
+describe('schedd names from the collector (token root confinement)', () => {
+  it('skips ads whose Name would leave the token root, warning with collector and value', async () => {
+    const ads = [
+      'Name = "../../escape"',
+      'Name = "sub/dir"',
+      'Name = ".hidden"',
+      'Name = "-opt"',
+      'Name = "has space"',
+      'Name = "good.schedd"',
+    ].join('\n\n');
+    const runner = scriptedRunner((_req, tool) => (tool === 'condor_status' ? ok(ads) : ok()));
+    const lines: Record<string, unknown>[] = [];
+    const s = { ...service('dune', 'production'), creddHost: undefined };
+    const report = await runPipeline(
+      pipelineInput({
+        services: [{ ...s, serviceCreddVaultTokenPathRoot: root }],
+        run: runner.run,
+        tempDir: tmp,
+        overrides: { mode: { kind: 'test' }, log: capturingLogger(lines) },
+      }),
+    );
+    expect(report.successes).toEqual(['dune_production']);
+    const storerEnvs = runner.of('condor_vault_storer').map((r) => r.env['_condor_CREDD_HOST']);
+    expect(storerEnvs).toEqual(['good.schedd']);
+    const warnings = lines.filter((l) => String(l['msg']).startsWith('Skipping schedd ad'));
+    expect(warnings.map((w) => [w['collector'], w['schedd']])).toEqual([
+      ['c1', '../../escape'],
+      ['c1', 'sub/dir'],
+      ['c1', '.hidden'],
+      ['c1', '-opt'],
+      ['c1', 'has space'],
+    ]);
+    expect(String(warnings[0]?.['msg'])).toContain('from collector c1: Name "../../escape"');
+    // nothing was written outside the token root
+    expect(await fs.readdir(dir)).toEqual(['root', 'state', 'tmp']);
   });
 });
