@@ -191,17 +191,18 @@ function redactUrl(value: string): string {
     : `${url.protocol}//${url.host}/...`;
 }
 
+/** `consequence`: what a value without a scheme means for this run, e.g. "so Loki is disabled". */
 function checkFeatureUrl(
   scope: Scope,
   located: Located<string> | undefined,
-  feature: string,
+  consequence: string,
 ): void {
   if (located === undefined || located.value === '') return;
   if (parseAbsoluteUrl(located.value) === undefined) {
     scope.findings.warn(
       located.pos,
       located.path,
-      `not an absolute URL with a scheme, so ${feature} disabled (got ${JSON.stringify(located.value)}; expected e.g. http://host:port)`,
+      `not an absolute URL with a scheme, ${consequence} (got ${JSON.stringify(located.value)}; expected e.g. http://host:port)`,
     );
   }
 }
@@ -437,7 +438,12 @@ export function resolveGlobal(
     prometheus?.path ?? 'prometheus',
     'host',
   );
-  checkFeatureUrl(scope, prometheusHost, 'Prometheus metrics are');
+  // Probe and push both prepend http:// to a scheme-less host (notifications-observability.md Q3).
+  checkFeatureUrl(
+    scope,
+    prometheusHost,
+    'so http:// is assumed for the pushgateway (the original disabled metrics)',
+  );
   const jobNameValue =
     readString(scope, prometheus?.value, prometheus?.path ?? 'prometheus', 'jobname')?.value ?? '';
   const baseJobName = jobNameValue === '' ? DEFAULT_JOB_NAME : jobNameValue;
@@ -453,7 +459,7 @@ export function resolveGlobal(
   if (loki !== undefined)
     warnUnknownKeys(scope, loki.value, loki.path, ['host', 'response_header_timeout']);
   const lokiHost = readString(scope, loki?.value, loki?.path ?? 'loki', 'host');
-  checkFeatureUrl(scope, lokiHost, 'Loki is');
+  checkFeatureUrl(scope, lokiHost, 'so Loki is disabled');
   const lokiTimeout = readString(
     scope,
     loki?.value,
@@ -475,7 +481,7 @@ export function resolveGlobal(
   const tracing = readMap(scope, root, '', 'tracing');
   if (tracing !== undefined) warnUnknownKeys(scope, tracing.value, tracing.path, ['url']);
   const tracingUrl = readString(scope, tracing?.value, tracing?.path ?? 'tracing', 'url');
-  checkFeatureUrl(scope, tracingUrl, 'tracing is');
+  checkFeatureUrl(scope, tracingUrl, 'so tracing is disabled');
 
   const minTokenLifetime = readString(tokenPushScope, root, '', 'minTokenLifetime');
   if (tokenPush && minTokenLifetime !== undefined && !/^\d+[smhd]?$/.test(minTokenLifetime.value)) {

@@ -523,7 +523,7 @@ export function resolveService(
       scope,
       entry.emails?.pos ?? entry.pos,
       `${path.split('.roles.')[0] ?? path}.emails`,
-      "empty; no stakeholder notifications, and this service's notifications are dropped",
+      "empty; no stakeholder notifications: this service's errors reach the admins only",
       'warning',
     );
   } else {

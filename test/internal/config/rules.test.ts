@@ -97,7 +97,14 @@ const RULES: readonly Rule[] = [
     text: BASE + 'prometheus: {host: pushgateway.example.org}\n' + experiments(),
     keyPath: 'prometheus.host',
     severity: 'warning',
-    message: /Prometheus metrics are disabled/,
+    message: /http:\/\/ is assumed for the pushgateway \(the original disabled metrics\)/,
+  },
+  {
+    rule: 'experiment without emails: its errors go to the admins (FIX Q5), not dropped',
+    text: BASE + experiments().replace('    emails: [ops@example.org]\n', ''),
+    keyPath: 'experiments.dune.emails',
+    severity: 'warning',
+    message: /^empty; no stakeholder notifications: this service's errors reach the admins only$/,
   },
   {
     rule: 'V33 log file unset',
