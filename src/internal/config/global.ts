@@ -390,7 +390,11 @@ export function resolveGlobal(
 
   const dbLocation = readString(scope, root, '', 'dbLocation');
   if (dbLocation !== undefined && dbLocation.value === '')
-    findings.warn(dbLocation.pos, dbLocation.path, `empty; ${DEFAULT_DB_LOCATION} is used`);
+    findings.warn(
+      dbLocation.pos,
+      dbLocation.path,
+      `empty, so the database cannot be opened: token-push runs without it, refresh-uids-from-ferry fails (the original used a throwaway temporary database; expected a file path, or remove the key for ${DEFAULT_DB_LOCATION})`,
+    );
 
   const errorCount = readInt(tokenPushScope, root, '', 'errorCountToSendMessage');
   if (errorCount !== undefined && errorCount.value < 0)
@@ -502,8 +506,8 @@ export function resolveGlobal(
   );
 
   const global: GlobalSettings = {
-    dbLocation:
-      dbLocation === undefined || dbLocation.value === '' ? DEFAULT_DB_LOCATION : dbLocation.value,
+    // "" is passed through so that opening the database fails with an error naming the key.
+    dbLocation: dbLocation === undefined ? DEFAULT_DB_LOCATION : dbLocation.value,
     errorCountToSendMessage:
       errorCount !== undefined && errorCount.value >= 0 ? errorCount.value : 0,
     devEnvironmentLabel,

@@ -1,3 +1,4 @@
+import { ManagedTokensDb } from '../../../src/internal/db/index.js';
 import { describe, expect, it } from 'vitest';
 import { parseTokenPushFlags } from '../../../src/internal/cli/flags.js';
 import { listServices, parseServiceName } from '../../../src/internal/config/index.js';
@@ -688,6 +689,15 @@ describe('config.md 8: notifications, retries, globals', () => {
   it('check 50: dbLocation default', () => {
     expect(load(valid()).global.dbLocation).toBe('/var/lib/managed-tokens/uid.db');
     expect(load(valid('dbLocation: /x/y.db')).global.dbLocation).toBe('/x/y.db');
+  });
+
+  it('dbLocation: "" is passed through (the database open then fails naming the key), with a warning', () => {
+    const config = load(valid('dbLocation: ""'));
+    expect(config.global.dbLocation).toBe('');
+    expect(config.hasGlobalErrors).toBe(false);
+    const finding = only(warnings(config).filter((f) => f.keyPath === 'dbLocation'));
+    expect(finding.message).toMatch(/^empty, so the database cannot be opened/);
+    expect(() => ManagedTokensDb.open(config.global.dbLocation)).toThrow(/dbLocation is empty/);
   });
 
   it('check 51: admin_email default; the test block has none', () => {
