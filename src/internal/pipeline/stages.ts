@@ -466,9 +466,12 @@ class PipelineRun {
 
   // ---- [3] ping ----
 
-  private async pingNodes(services: readonly AssembledService[]): Promise<Set<string>> {
+  /** Unpingable nodes per service (configName): one service's failed ping never affects another's push. */
+  private async pingNodes(
+    services: readonly AssembledService[],
+  ): Promise<Map<string, ReadonlySet<string>>> {
     const { input } = this;
-    const unpingable = new Set<string>();
+    const unpingable = new Map<string, ReadonlySet<string>>();
     const limit = pLimit(input.concurrency.ping);
     await Promise.all(
       services.map(async (s) => {
@@ -482,12 +485,12 @@ class PipelineRun {
           run: (req) => limit(() => input.run(req)),
         });
         const failed: string[] = [];
+        unpingable.set(s.name.configName, new Set(results.filter((r) => !r.ok).map((r) => r.node)));
         for (const r of results) {
           if (r.ok) {
             input.metrics.pingSucceeded(r.node, r.durationMs / 1000);
           } else {
             input.metrics.pingFailed(r.node);
-            unpingable.add(r.node);
             failed.push(r.node);
             s.log.error({ node: r.node, err: r.error }, 'Could not ping node');
           }
@@ -505,13 +508,15 @@ class PipelineRun {
 
   private async pushTokens(
     services: readonly AssembledService[],
-    unpingable: ReadonlySet<string>,
+    unpingable: ReadonlyMap<string, ReadonlySet<string>>,
   ): Promise<void> {
     const { input } = this;
     const limit = pLimit(input.concurrency.push);
     await Promise.all(
       services.map((s) =>
-        this.guarded(s, 'push', () => this.pushServiceTokens(s, unpingable, limit)),
+        this.guarded(s, 'push', () =>
+          this.pushServiceTokens(s, unpingable.get(s.name.configName) ?? new Set(), limit),
+        ),
       ),
     );
   }
@@ -566,9 +571,14 @@ class PipelineRun {
       onItem: (item) => {
         if (item.result.ok)
           input.metrics.tokenPushItemSucceeded(s.name.realName, item.node, item.durationMs / 1000);
-        else if (item.kind !== 'roleFile')
+        else if (item.kind !== 'roleFile') {
           input.metrics.tokenPushItemFailed(s.name.realName, item.node);
-        else s.log.warn({ node: item.node, err: item.result.error }, 'Could not push role file');
+          if (item.result.cause !== undefined)
+            s.log.debug(
+              { node: item.node, destination: item.destination, err: item.result.cause },
+              'Push to a node that was not pingable failed',
+            );
+        } else s.log.warn({ node: item.node, err: item.result.error }, 'Could not push role file');
       },
     });
     for (const w of outcome.warnings) s.log.warn(w);

@@ -13,7 +13,7 @@ import type { ItemResult, RetryPolicy } from './retry.js';
 import { withRetries } from './retry.js';
 
 export { mergeSshOptions, remoteShell, rsyncArgv, unsafeDestination } from './options.js';
-export { withRetries, abortableSleep, PUSH_FAILED_PREFIX } from './retry.js';
+export { withRetries, abortableSleep, PUSH_FAILED_PREFIX, unpingableNodeError } from './retry.js';
 export type { RetryPolicy, ItemResult, AttemptResult } from './retry.js';
 
 export type ItemKind = 'token' | 'tokenForService' | 'roleFile';

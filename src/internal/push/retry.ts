@@ -17,9 +17,16 @@ export type ItemResult =
       readonly attempts: number;
       readonly timedOut: boolean;
       readonly error: string;
+      /** The last attempt's own error when `error` replaces it (unpingable node): for logs. */
+      readonly cause?: string;
     };
 
 export const PUSH_FAILED_PREFIX = 'failed to push file to destination node';
+
+/** N7 detail for a node that failed ping, with the original's trailing `; ` (token-push.md 3.13 step 6). */
+export function unpingableNodeError(node: string): string {
+  return `${PUSH_FAILED_PREFIX}: Node ${node} was not pingable earlier prior to attempt to push tokens; `;
+}
 
 export async function withRetries(opts: {
   policy: RetryPolicy;
@@ -39,15 +46,17 @@ export async function withRetries(opts: {
     const result = await opts.attempt();
     if (result.ok) return { ok: true, attempts };
     lastError = result.error;
-    if (opts.deadline.aborted) break;
+    // Checked before the deadline, as in the original: an unpingable node's failure is named as such.
     if (!opts.nodeWasPingable) {
       return {
         ok: false,
         attempts,
         timedOut: false,
-        error: `${PUSH_FAILED_PREFIX}: Node ${opts.node} was not pingable earlier prior to attempt to push tokens; ${lastError}`,
+        error: unpingableNodeError(opts.node),
+        cause: lastError,
       };
     }
+    if (opts.deadline.aborted) break;
     if (attempts < maxAttempts) await sleep(opts.policy.retrySleepMs, opts.deadline);
   }
   if (opts.deadline.aborted) {

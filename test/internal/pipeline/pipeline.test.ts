@@ -183,8 +183,8 @@ describe('pipeline stages with scripted tools', () => {
       .map((n) => `${n.kind}|${n.service}|${'node' in n ? n.node : ''}|${n.message}`)
       .sort();
     expect(text).toEqual([
-      'push|dune_production|n1|Error pushing vault tokens to destination node n1: failed to push file to destination node: Node n1 was not pingable earlier prior to attempt to push tokens; rsync command failed: exit status 12',
-      'push|mu2e_production|n1|Error pushing vault tokens to destination node n1: failed to push file to destination node: Node n1 was not pingable earlier prior to attempt to push tokens; rsync command failed: exit status 12',
+      'push|dune_production|n1|Error pushing vault tokens to destination node n1: failed to push file to destination node: Node n1 was not pingable earlier prior to attempt to push tokens; ',
+      'push|mu2e_production|n1|Error pushing vault tokens to destination node n1: failed to push file to destination node: Node n1 was not pingable earlier prior to attempt to push tokens; ',
       'setup|dune_production||Could not ping the following nodes: n1',
       'setup|mu2e_production||Could not ping the following nodes: n1',
       'setup|nova_production||Could not obtain and verify kerberos ticket',
@@ -402,5 +402,53 @@ describe('schedd names from the collector (token root confinement)', () => {
     expect(String(warnings[0]?.['msg'])).toContain('from collector c1: Name "../../escape"');
     // nothing was written outside the token root
     expect(await fs.readdir(dir)).toEqual(['root', 'state', 'tmp']);
+  });
+});
+
+describe('unpingable nodes are per service (as the original records them)', () => {
+  it("one service's failed ping of a shared node neither stops another's retries nor changes its N7 text", async () => {
+    for (const name of ['dune_production', 'mu2e_production'])
+      await fs.writeFile(path.join(root, `vt_u${uid}-s1-${name}`), `hvs.${name}.seedtoken\n`);
+    const notifications: Notification[] = [];
+    // dune's pingOptions make its ping of n1 fail; mu2e pings n1 fine. rsync to n1 always fails.
+    const runner = scriptedRunner((req, tool) => {
+      if (tool === 'ping') return req.argv.includes('-4') ? exitWith(1) : ok();
+      if (tool === 'rsync') return exitWith(12);
+      return ok();
+    });
+    const base = { serviceCreddVaultTokenPathRoot: root, nodes: ['n1'] };
+    const report = await runPipeline(
+      pipelineInput({
+        services: [
+          service('dune', 'production', { ...base, pingOptions: ['-4'] }),
+          service('mu2e', 'production', base),
+        ],
+        run: runner.run,
+        tempDir: tmp,
+        notifications,
+        overrides: { pushRetry: { numRetries: 2, retrySleepMs: 0 } },
+      }),
+    );
+    expect(report.failures).toEqual(['dune_production', 'mu2e_production']);
+    // token-file rsyncs only (the role file is tried once, never retried)
+    const rsyncsFor = (realName: string): number =>
+      runner
+        .of('rsync')
+        .filter(
+          (r) =>
+            (r.env['KRB5CCNAME'] ?? '').includes(realName) &&
+            (r.argv.at(-1) ?? '').includes(':/tmp/vt_u'),
+        ).length;
+    // two token files each: dune tried once per file, mu2e three times per file
+    expect(rsyncsFor('dune_production')).toBe(2);
+    expect(rsyncsFor('mu2e_production')).toBe(6);
+    const pushTexts = notifications
+      .filter((n) => n.kind === 'push')
+      .map((n) => `${n.service}|${n.message}`)
+      .sort();
+    expect(pushTexts).toEqual([
+      'dune_production|Error pushing vault tokens to destination node n1: failed to push file to destination node: Node n1 was not pingable earlier prior to attempt to push tokens; ',
+      'mu2e_production|Error pushing vault tokens to destination node n1: rsync command failed: exit status 12',
+    ]);
   });
 });

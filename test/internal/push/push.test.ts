@@ -112,9 +112,33 @@ describe('retries (3.13 step 6)', () => {
       },
     });
     expect(attempts).toBe(1);
-    expect(!result.ok && result.error).toContain(
-      'Node n1 was not pingable earlier prior to attempt to push tokens',
-    );
+    expect(result).toEqual({
+      ok: false,
+      attempts: 1,
+      timedOut: false,
+      error:
+        'failed to push file to destination node: Node n1 was not pingable earlier prior to attempt to push tokens; ',
+      cause: 'rsync command failed: exit status 12',
+    });
+  });
+  it('names an unpingable node even when the deadline fired during its attempt', async () => {
+    const controller = new AbortController();
+    const result = await withRetries({
+      policy: { numRetries: 2, retrySleepMs: 0 },
+      deadline: controller.signal,
+      nodeWasPingable: false,
+      node: 'n1',
+      attempt: async () => {
+        controller.abort();
+        return { ok: false, error: 'rsync command failed: signal: killed' };
+      },
+    });
+    expect(result).toMatchObject({
+      ok: false,
+      timedOut: false,
+      error:
+        'failed to push file to destination node: Node n1 was not pingable earlier prior to attempt to push tokens; ',
+    });
   });
   it('stops retrying when the deadline fires during the sleep and reports a timeout', async () => {
     const controller = new AbortController();
