@@ -1,4 +1,5 @@
 /** Building the rsync command line (token-push.md 3.13 step 5, external-tools.md 3.9-3.10). */
+import { isIP, isIPv6 } from 'node:net';
 
 /** ssh defaults, in the original's (lexicographic) order. */
 const SSH_DEFAULTS: readonly (readonly [string, string])[] = [
@@ -51,8 +52,16 @@ export function rsyncArgv(opts: {
     remoteShell(opts.sshPath, opts.sshOptions),
     ...opts.fileCopierOptions,
     opts.source,
-    `${opts.account}@${opts.node}:${opts.destination}`,
+    `${opts.account}@${remoteHost(opts.node)}:${opts.destination}`,
   ];
+}
+
+/**
+ * The host part of rsync's `user@host:path`: a bare IPv6 address (as the config allows) goes in
+ * brackets, or rsync would split it at its first `:`.
+ */
+export function remoteHost(node: string): string {
+  return isIPv6(node) ? `[${node}]` : node;
 }
 
 const HOST = /^[A-Za-z0-9]([A-Za-z0-9._-]*[A-Za-z0-9])?$|^\[[0-9A-Fa-f:.]+\]$/;
@@ -68,7 +77,7 @@ export function unsafeDestination(
   node: string,
   destination: string,
 ): string | undefined {
-  if (!HOST.test(node))
+  if (!HOST.test(node) && isIP(node) === 0)
     return `node name ${JSON.stringify(node)} is not a plain host name or address`;
   if (!ACCOUNT.test(account)) return `account ${JSON.stringify(account)} is not a plain user name`;
   if (!REMOTE_PATH.test(destination)) {

@@ -4,6 +4,7 @@ import path from 'node:path';
 import pLimit from 'p-limit';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { CommandOutcome, CommandRequest } from '../../../src/internal/pipeline/command.js';
+import { execRunner } from '../../../src/internal/pipeline/exec-adapter.js';
 import {
   mergeSshOptions,
   pushFailureMessage,
@@ -73,6 +74,73 @@ describe('destination validation (Q5 fix)', () => {
     expect(unsafeDestination('dunepro', 'node with space', '/tmp/x')).toMatch(/node name/);
     expect(unsafeDestination('dune;pro', 'n1', '/tmp/x')).toMatch(/account/);
     expect(unsafeDestination('dunepro', 'n1', '/tmp/$(reboot)')).toMatch(/destination/);
+  });
+});
+
+describe('IP address nodes', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'push-ip-'));
+  });
+  afterEach(async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('accepts bare IPv4 and IPv6 addresses (as the config does) and brackets IPv6 for rsync', () => {
+    for (const node of ['192.0.2.7', '2001:db8::7', '::1', 'fe80::1', '[2001:db8::7]'])
+      expect(unsafeDestination('dunepro', node, '/tmp/x'), node).toBeUndefined();
+    const target = (node: string): string | undefined =>
+      rsyncArgv({
+        rsyncPath: 'rsync',
+        sshPath: 'ssh',
+        sshOptions: [],
+        fileCopierOptions: [],
+        source: '/s',
+        account: 'dunepro',
+        node,
+        destination: '/tmp/x',
+      }).at(-1);
+    expect(target('2001:db8::7')).toBe('dunepro@[2001:db8::7]:/tmp/x');
+    expect(target('[2001:db8::7]')).toBe('dunepro@[2001:db8::7]:/tmp/x');
+    expect(target('192.0.2.7')).toBe('dunepro@192.0.2.7:/tmp/x');
+    expect(unsafeDestination('dunepro', '2001:db8::7;reboot', '/tmp/x')).toMatch(/node name/);
+  });
+
+  it('real rsync hands ssh the whole IPv6 address as the host', async () => {
+    // A remote shell that records its arguments and fails: what rsync made of the target.
+    const fakeSsh = path.join(dir, 'ssh');
+    await fs.writeFile(fakeSsh, `#!/bin/sh\nprintf '%s\\n' "$@" > ${dir}/args\nexit 1\n`, {
+      mode: 0o755,
+    });
+    const source = path.join(dir, 'token');
+    await fs.writeFile(source, 'hvs.x\n');
+    const outcome = await pushService({
+      rsyncPath: '/usr/bin/rsync',
+      sshPath: fakeSsh,
+      source,
+      account: 'dunepro',
+      desiredUID: 5000,
+      realName: 'dune_production',
+      role: 'production',
+      nodes: ['::1'],
+      unpingable: new Set(),
+      roleFileDestination: undefined,
+      sshOptions: [],
+      fileCopierOptions: [],
+      cache: path.join(dir, 'cache'),
+      env: { PATH: '/usr/bin:/bin' },
+      tempDir: dir,
+      policy: { numRetries: 0, retrySleepMs: 0 },
+      signal: new AbortController().signal,
+      perItemMs: 20_000,
+      run: execRunner,
+      limit: pLimit(1),
+    });
+    expect(outcome.ok).toBe(false);
+    const args = (await fs.readFile(path.join(dir, 'args'), 'utf8')).split('\n');
+    const login = args.indexOf('-l');
+    expect(args.slice(login, login + 4)).toEqual(['-l', 'dunepro', '::1', 'rsync']);
+    expect(args).toContain('/tmp/vt_u5000-dune_production');
   });
 });
 
