@@ -176,12 +176,24 @@ async function storeInSchedd(req: StoreRequest, schedd: string): Promise<ScheddR
   }
 }
 
-/** Moves a pre-existing condor-location token aside; returns where it went. */
-async function backUp(condorLocation: string, tempDir: string): Promise<string | undefined> {
+/**
+ * Moves a pre-existing condor-location token aside; returns where it went. When the move fails the
+ * empty placeholder is removed again, so no stray file is left in the temp directory.
+ */
+export async function backUp(
+  condorLocation: string,
+  tempDir: string,
+  move: (from: string, to: string) => Promise<void> = moveFile,
+): Promise<string | undefined> {
   const previous = await readIfExists(condorLocation);
   if (previous === undefined) return undefined;
   const backup = await createPrivateTempFile(tempDir, 'managed_tokens_condor_vault_token');
-  await moveFile(condorLocation, backup);
+  try {
+    await move(condorLocation, backup);
+  } catch (err) {
+    await removeIfExists(backup).catch(() => undefined);
+    throw err;
+  }
   return backup;
 }
 

@@ -15,6 +15,7 @@ import {
   storeAndGetToken,
   writeFileAtomic,
 } from '../../../src/internal/vaulttoken/index.js';
+import { backUp } from '../../../src/internal/vaulttoken/store.js';
 
 const uid = process.getuid?.() ?? 0;
 const TOKEN_A = 'hvs.AAAAAAAAAAAAAAAAAAAAAAAA';
@@ -382,5 +383,34 @@ describe('bearer token checks (warnings only)', () => {
       'bearer token lacks group /dune',
       'bearer token lacks group /dune/production',
     ]);
+  });
+});
+
+describe('condor-location backup', () => {
+  let dir: string;
+  beforeEach(async () => {
+    dir = await fs.mkdtemp(path.join(os.tmpdir(), 'backup-test-'));
+  });
+  afterEach(async () => {
+    await fs.rm(dir, { recursive: true, force: true });
+  });
+
+  it('removes the empty placeholder when moving the token aside fails, and keeps the token', async () => {
+    const location = path.join(dir, `vt_u${uid}-dune_production`);
+    await fs.writeFile(location, `${TOKEN_A}\n`);
+    const failingMove = async (): Promise<void> => {
+      throw new Error('EACCES: permission denied');
+    };
+    await expect(backUp(location, dir, failingMove)).rejects.toThrow('EACCES');
+    expect(await fs.readdir(dir)).toEqual([`vt_u${uid}-dune_production`]);
+  });
+
+  it('moves the token to a private backup file', async () => {
+    const location = path.join(dir, `vt_u${uid}-dune_production`);
+    await fs.writeFile(location, `${TOKEN_A}\n`);
+    const backup = await backUp(location, dir);
+    expect(backup).toMatch(/managed_tokens_condor_vault_token/);
+    expect(await fs.readFile(backup ?? '', 'utf8')).toBe(`${TOKEN_A}\n`);
+    expect(await fs.readdir(dir)).toEqual([path.basename(backup ?? '')]);
   });
 });
