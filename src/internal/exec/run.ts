@@ -62,6 +62,8 @@ export interface CommandResult {
   readonly stderr: string;
   readonly durationMs: number;
   readonly truncated: boolean;
+  /** Tail of the captured output with secrets masked: safe for logs. */
+  readonly excerpt: string;
 }
 
 /** Process groups of children still running, killed if we exit first. */
@@ -218,6 +220,7 @@ export async function runCommand(spec: CommandSpec): Promise<CommandResult> {
       stderr: stderrText,
       durationMs: elapsed(),
       truncated: output.truncated || stderrOnly.truncated,
+      excerpt,
     };
   }
 

@@ -33,6 +33,8 @@ export type CommandOutcome =
       readonly durationMs: number;
       /** The output exceeded the cap and its middle was dropped: not fit for parsing. */
       readonly truncated?: boolean;
+      /** Tail of the output with secrets masked: safe for logs. */
+      readonly excerpt?: string;
     }
   | {
       readonly ok: false;

@@ -22,6 +22,7 @@ export const execRunner: CommandRunner = async (
       stdout: result.stdout,
       durationMs: result.durationMs,
       truncated: result.truncated,
+      excerpt: result.excerpt,
     };
   } catch (err) {
     if (err instanceof ExecError) {

@@ -392,6 +392,7 @@ class PipelineRun {
         deadline: deadlineSignal(input.signal, input.timeouts.vaultStorerMs),
         run: input.run,
       });
+      logToolOutput(s, 'htgettoken', result.ok, result.outputExcerpt);
       if (result.ok) {
         for (const w of result.warnings) s.log.warn({ warning: w }, 'Bearer token check');
         input.metrics.tokenGetSucceeded(s.name.realName, result.durationMs / 1000);
@@ -431,6 +432,7 @@ class PipelineRun {
         perScheddMs: input.timeouts.vaultStorerMs,
         run: input.run,
         onSchedd: (r) => {
+          logToolOutput(s, 'condor_vault_storer', r.ok, r.outputExcerpt, r.schedd);
           if (r.ok) {
             input.metrics.tokenStoreSucceeded(s.name.realName, r.schedd, r.durationMs / 1000);
             s.log.info({ schedd: r.schedd }, 'Stored vault token');
@@ -754,6 +756,23 @@ class PipelineRun {
       { scope: 'managed-tokens' },
     );
   }
+}
+
+/**
+ * A token tool's (already redacted) output: error level when the tool failed, debug when it
+ * succeeded (external-tools.md 2.4). Nothing when it did not run or said nothing.
+ */
+function logToolOutput(
+  s: AssembledService,
+  tool: string,
+  ok: boolean,
+  excerpt: string | undefined,
+  schedd?: string,
+): void {
+  if (excerpt === undefined || excerpt === '') return;
+  const fields = { tool, output: excerpt, ...(schedd !== undefined ? { schedd } : {}) };
+  if (ok) s.log.debug(fields, `${tool} output`);
+  else s.log.error(fields, `${tool} failed; its output: ${excerpt}`);
 }
 
 function secondsSince(ms: number): number {

@@ -40,8 +40,16 @@ export type GetTokenResult =
       readonly storedAt: string;
       readonly durationMs: number;
       readonly warnings: readonly string[];
+      /** htgettoken's output, tail only, secrets masked ('' when interactive). */
+      readonly outputExcerpt: string;
     }
-  | { readonly ok: false; readonly timedOut: boolean; readonly error: string };
+  | {
+      readonly ok: false;
+      readonly timedOut: boolean;
+      readonly error: string;
+      /** htgettoken's output, tail only, secrets masked; absent when it did not run. */
+      readonly outputExcerpt?: string;
+    };
 
 const HTG_CONTEXT = 'error running htgettoken to obtain bearer token';
 
@@ -95,11 +103,13 @@ export async function getToken(req: GetTokenRequest): Promise<GetTokenResult> {
       capture: req.interactive ? 'inherit' : 'combined',
     });
     if (!outcome.ok) {
+      const outputExcerpt = outcome.excerpt;
       if (failedByDeadline(outcome, req.deadline)) {
         return {
           ok: false,
           timedOut: true,
           error: `could not get vault token: ${HTG_CONTEXT}: context deadline exceeded: timeout error`,
+          outputExcerpt,
         };
       }
       const auth = req.interactive ? undefined : authNeededText(outcome.output);
@@ -108,14 +118,17 @@ export async function getToken(req: GetTokenRequest): Promise<GetTokenResult> {
           ok: false,
           timedOut: false,
           error: `could not store and get vault tokens: ${HTG_CONTEXT}: ${auth}`,
+          outputExcerpt,
         };
       }
       return {
         ok: false,
         timedOut: false,
         error: `could not store and get vault tokens: could not get vault token: ${HTG_CONTEXT}: ${outcome.message}`,
+        outputExcerpt,
       };
     }
+    const outputExcerpt = outcome.excerpt ?? '';
     const durationMs = Date.now() - started;
 
     let bearer: string;
@@ -126,6 +139,7 @@ export async function getToken(req: GetTokenRequest): Promise<GetTokenResult> {
         ok: false,
         timedOut: false,
         error: `could not read bearer token file written by htgettoken: ${(err as Error).message}`,
+        outputExcerpt,
       };
     }
     const warnings = bearerTokenWarnings(bearer, req.issuer, req.role);
@@ -137,6 +151,7 @@ export async function getToken(req: GetTokenRequest): Promise<GetTokenResult> {
         ok: false,
         timedOut: false,
         error: `htgettoken did not produce a valid vault token (${check.reason}); ${stored} was left unchanged`,
+        outputExcerpt,
       };
     }
     if (previous === undefined || !previous.equals(fetched ?? Buffer.alloc(0))) {
@@ -145,7 +160,7 @@ export async function getToken(req: GetTokenRequest): Promise<GetTokenResult> {
       // Still valid and unchanged: only make sure a file written by older tools is private (Q3).
       await fs.chmod(stored, 0o600).catch(() => undefined);
     }
-    return { ok: true, storedAt: stored, durationMs, warnings };
+    return { ok: true, storedAt: stored, durationMs, warnings, outputExcerpt };
   } catch (err) {
     return {
       ok: false,

@@ -57,12 +57,16 @@ export type ScheddResult =
       readonly stored: boolean;
       /** Problems with the file choreography that did not fail the store (e.g. a restore). */
       readonly log: string[];
+      /** The storer's output, tail only, secrets masked ('' when interactive). */
+      readonly outputExcerpt: string;
     }
   | {
       readonly schedd: string;
       readonly ok: false;
       readonly failure: ScheddFailure;
       readonly log: string[];
+      /** The storer's output, tail only, secrets masked; absent when it did not run. */
+      readonly outputExcerpt?: string;
     };
 
 export interface StoreResult {
@@ -108,7 +112,14 @@ export function failureMessage(results: readonly ScheddResult[]): string {
 async function storeInSchedd(req: StoreRequest, schedd: string): Promise<ScheddResult> {
   const deadline = deadlineSignal(req.signal, req.perScheddMs);
   const log: string[] = [];
-  const fail = (failure: ScheddFailure): ScheddResult => ({ schedd, ok: false, failure, log });
+  let outputExcerpt: string | undefined;
+  const fail = (failure: ScheddFailure): ScheddResult => ({
+    schedd,
+    ok: false,
+    failure,
+    log,
+    ...(outputExcerpt !== undefined ? { outputExcerpt } : {}),
+  });
   if (deadline.aborted) return fail({ kind: 'timeout' });
 
   const condorLocation = condorTokenPath(req.tempDir, req.runUID, req.realName);
@@ -144,6 +155,7 @@ async function storeInSchedd(req: StoreRequest, schedd: string): Promise<ScheddR
       signal: deadline,
       capture: req.interactive ? 'inherit' : 'combined',
     });
+    outputExcerpt = outcome.excerpt ?? '';
     if (!outcome.ok) {
       if (failedByDeadline(outcome, deadline)) return fail({ kind: 'timeout' });
       const auth = req.interactive ? undefined : authNeededText(outcome.output);
@@ -158,14 +170,14 @@ async function storeInSchedd(req: StoreRequest, schedd: string): Promise<ScheddR
     const written = await readIfExists(condorLocation);
     if (written === undefined) {
       // The storer judged the staged token still good or had nothing to write (ok-notoken).
-      return { schedd, ok: true, durationMs, stored: false, log };
+      return { schedd, ok: true, durationMs, stored: false, log, outputExcerpt };
     }
     const check = checkVaultToken(written);
     if (!check.ok) return fail({ kind: 'malformedToken', reason: check.reason });
     if (staged === undefined || !staged.equals(written))
       await writeFileAtomic(stored, `${check.token}\n`);
     else await fs.chmod(stored, 0o600).catch(() => undefined);
-    return { schedd, ok: true, durationMs, stored: true, log };
+    return { schedd, ok: true, durationMs, stored: true, log, outputExcerpt };
   } catch (err) {
     return fail({ kind: 'failed', error: (err as Error).message });
   } finally {

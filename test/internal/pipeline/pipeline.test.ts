@@ -452,3 +452,60 @@ describe('unpingable nodes are per service (as the original records them)', () =
     ]);
   });
 });
+
+describe('token tool output in the log (external-tools.md 2.4)', () => {
+  it("logs a failing storer's and htgettoken's output at error level, redacted, to the log file", async () => {
+    const storer = path.join(dir, 'condor_vault_storer');
+    await fs.writeFile(
+      storer,
+      '#!/bin/sh\necho "storer: vault said no to $1, token hvs.SECRETSECRETSECRET42 rejected" >&2\nexit 1\n',
+      { mode: 0o755 },
+    );
+    const htgettoken = path.join(dir, 'htgettoken');
+    await fs.writeFile(
+      htgettoken,
+      '#!/bin/sh\necho "htgettoken: Failure getting token, had hvs.OTHERSECRETVALUE99"\nexit 1\n',
+      { mode: 0o755 },
+    );
+    const logFile = path.join(dir, 'run.log');
+    const destination = pino.destination({ dest: logFile, sync: true });
+    const runner = scriptedRunner((req, tool) =>
+      tool === 'condor_vault_storer' || tool === 'htgettoken' ? execRunner(req) : ok(),
+    );
+    const base = pipelineInput({ services: [], run: runner.run, tempDir: tmp });
+    const report = await runPipeline(
+      pipelineInput({
+        services: [
+          service('dune', 'production', { serviceCreddVaultTokenPathRoot: root }),
+          service('mu2e', 'production', {
+            serviceCreddVaultTokenPathRoot: root,
+            tokenGetter: 'getToken',
+          }),
+        ],
+        run: runner.run,
+        tempDir: tmp,
+        overrides: {
+          log: pino({ level: 'debug' }, destination),
+          programs: { ...base.programs, condor_vault_storer: storer, htgettoken },
+          mode: { kind: 'test' },
+        },
+      }),
+    );
+    destination.flushSync();
+    expect(report.failures).toEqual(['dune_production', 'mu2e_production']);
+    const records = (await fs.readFile(logFile, 'utf8'))
+      .trim()
+      .split('\n')
+      .map((l) => JSON.parse(l) as { level: number; msg: string; output?: string });
+    const outputs = records.filter((r) => r.output !== undefined);
+    expect(outputs.map((r) => [r.level, r.output])).toEqual(
+      expect.arrayContaining([
+        [50, 'storer: vault said no to dune_production, token hvs.[REDACTED] rejected'],
+        [50, 'htgettoken: Failure getting token, had hvs.[REDACTED]'],
+      ]),
+    );
+    const text = await fs.readFile(logFile, 'utf8');
+    expect(text).not.toContain('SECRETSECRET');
+    expect(text).not.toContain('OTHERSECRET');
+  });
+});
