@@ -510,7 +510,7 @@ describe('authentication and transport failures', () => {
     }
   });
 
-  it('check 35: ferry.host without a scheme → exit 1, no request (refused by config validation)', async () => {
+  it('check 35: ferry.host without a scheme → warning, every account fails and is reported, exit 1, no request', async () => {
     const cfg = w.writeConfig({
       ferry: {
         host: 'localhost',
@@ -523,7 +523,39 @@ describe('authentication and transport failures', () => {
     const r = await w.run(['-c', cfg]);
     expect(r.code).toBe(1);
     expect(w.ferry.requests).toHaveLength(0);
-    expect(logs()).toContain('ferry.host');
+    expect(logs()).toMatch(/ferry\.host.*every FERRY request will fail/);
+    const slack = adminSlack();
+    for (const a of ['dunepro', 'mu2epro', 'sbndpro'])
+      expect(slack).toContain(`Could not get FERRY UID data for user ${a}`);
+    const s = pushes()[0]?.samples ?? [];
+    expect(sample(s, 'managed_tokens_ferry_request_error_count')).toBe(3);
+    expect(sample(s, 'managed_tokens_last_ferry_refresh')).toBe(0);
+  });
+
+  it('an unreadable ferry.hostKey (e.g. after a rotation) is not silent: admin email and Slack, error metrics, exit 1', async () => {
+    const mailsBefore = w.smtp.messages.length;
+    const cfg = w.writeConfig({
+      ferry: {
+        host: w.ferry.url,
+        port: w.ferry.port,
+        caPath: w.ferry.caDir,
+        hostCert: w.ferry.clientCert,
+        hostKey: join(w.ferry.caDir, 'rotated-away.key'),
+      },
+    });
+    const r = await w.run(['-c', cfg]);
+    expect(r.code).toBe(1);
+    expect(w.ferry.requests).toHaveLength(0);
+    expect(logs()).toMatch(/ferry\.hostKey.*does not exist.*every FERRY request will fail/);
+    const mail = await adminEmailsSince(mailsBefore);
+    const slack = adminSlack();
+    for (const a of ['dunepro', 'mu2epro', 'sbndpro']) {
+      expect(mail).toContain(`Could not get FERRY UID data for user ${a}`);
+      expect(slack).toContain(`Could not get FERRY UID data for user ${a}`);
+    }
+    const s = pushes()[0]?.samples ?? [];
+    expect(sample(s, 'managed_tokens_ferry_request_error_count')).toBe(3);
+    expect(sample(s, 'managed_tokens_last_ferry_refresh')).toBe(0);
   });
 
   it('check 53: pushgateway unreachable → no PUT, exit code unaffected', async () => {

@@ -25,6 +25,7 @@ import type {
   NotificationTargets,
   RunFlags,
   SourcePos,
+  ValidationPurpose,
   ValidationTarget,
 } from './types.js';
 
@@ -267,7 +268,15 @@ function readFerry(
   root: CMap,
   target: ValidationTarget,
   flags: RunFlags,
+  purpose: ValidationPurpose,
 ): FerrySettings {
+  // A run with these problems fails every account and reports that through the notifications and
+  // metrics, as the original did (a certificate that became unreadable must not fail silently);
+  // check-config refuses them.
+  const unusable = (pos: SourcePos, keyPath: string, message: string): void => {
+    if (purpose === 'check') scope.findings.error(pos, keyPath, message);
+    else scope.findings.warn(pos, keyPath, `${message}; every FERRY request will fail`);
+  };
   const ferry = readMap(scope, root, '', 'ferry');
   const path = ferry?.path ?? 'ferry';
   if (ferry !== undefined) warnUnknownKeys(scope, ferry.value, path, FERRY_KEYS);
@@ -292,7 +301,7 @@ function readFerry(
   if (involves(target, 'refresh-uids-from-ferry')) {
     const where = ferry?.pos ?? root.pos;
     if (host === undefined || host.value === '') {
-      scope.findings.error(
+      unusable(
         host?.pos ?? where,
         `${path}.host`,
         'missing (expected the FERRY base URL, e.g. https://ferry.example.org)',
@@ -307,14 +316,14 @@ function readFerry(
         !host.value.endsWith('/') &&
         url.search === '';
       if (!ok)
-        scope.findings.error(
+        unusable(
           host.pos,
           host.path,
           `not a FERRY base URL (got ${JSON.stringify(host.value)}; expected scheme and host only, e.g. https://ferry.example.org; the port goes in ferry.port)`,
         );
     }
     if (port === undefined || port.value < 1 || port.value > 65535) {
-      scope.findings.error(
+      unusable(
         port?.pos ?? where,
         port?.path ?? `${path}.port`,
         `${port === undefined ? 'missing' : 'out of range'} (got ${port?.value ?? 'nothing'}; expected a port 1-65535)`,
@@ -335,7 +344,7 @@ function readFerry(
     for (const key of required) {
       const located = fields[key];
       if (located === undefined || located.value === '') {
-        scope.findings.error(
+        unusable(
           located?.pos ?? where,
           `${path}.${key}`,
           `missing; required for authentication method ${authMethod}`,
@@ -344,7 +353,7 @@ function readFerry(
         // Only when validating for a refresh run (or check-config for it): the files must be usable here.
         const problem = unreadable(located.value, key === 'caPath' ? 'directory' : 'file');
         if (problem !== undefined)
-          scope.findings.error(
+          unusable(
             located.pos,
             located.path,
             `${problem} (got ${JSON.stringify(located.value)}; expected a readable ${key === 'caPath' ? 'directory of *.pem files' : 'PEM file'})`,
@@ -374,6 +383,7 @@ export function resolveGlobal(
   target: ValidationTarget,
   flags: RunFlags,
   format: 'json' | 'yaml' = 'yaml',
+  purpose: ValidationPurpose = 'run',
 ): { global: GlobalSettings; locations: GlobalLocations } {
   const scope: Scope = {
     findings,
@@ -496,7 +506,7 @@ export function resolveGlobal(
     );
   }
 
-  const ferry = readFerry(refreshScope, root, target, flags);
+  const ferry = readFerry(refreshScope, root, target, flags, purpose);
   const htgettokenopts = readString(refreshScope, root, '', 'htgettokenopts');
   const serviceCreddVaultTokenPathRoot = readString(
     scope,

@@ -143,7 +143,15 @@ export function validateSource(source: ConfigSource, options: LoadOptions): Load
       `also present and ignored: ${source.choice.shadowed.join(', ')}`,
     );
   }
-  const { global, locations } = resolveGlobal(findings, root, options.env, target, flags, format);
+  const { global, locations } = resolveGlobal(
+    findings,
+    root,
+    options.env,
+    target,
+    flags,
+    format,
+    options.purpose ?? 'run',
+  );
   const scope: Scope = { findings, severity: 'error-global' };
   const { timeouts } = resolveTimeouts(
     findings,
@@ -256,7 +264,11 @@ export function formatFindingLine(finding: Finding): string {
 export function checkConfig(options: CheckConfigOptions): { exitCode: 0 | 1; lines: string[] } {
   let loaded: LoadedConfig;
   try {
-    loaded = loadAndValidate({ ...options, executable: options.executable ?? 'both' });
+    loaded = loadAndValidate({
+      ...options,
+      executable: options.executable ?? 'both',
+      purpose: 'check',
+    });
   } catch (error) {
     if (error instanceof ConfigLoadError) return { exitCode: 1, lines: [error.message] };
     throw error;

@@ -9,7 +9,7 @@ import {
   isUnixUserName,
   parseAbsoluteUrl,
 } from './checks.js';
-import type { FindingCollector } from './findings.js';
+import { FindingCollector } from './findings.js';
 import { joinKeytab } from './global.js';
 import type { CMap } from './parse.js';
 import {
@@ -213,13 +213,55 @@ export interface ServiceDefaults {
   readonly global: GlobalSettings;
   readonly env: Readonly<Record<string, string | undefined>>;
   readonly principalPattern:
-    { located: Located<string>; template: CompiledTemplate | undefined } | undefined;
+    | {
+        located: Located<string>;
+        template: CompiledTemplate | undefined;
+        /** Set when the global pattern cannot be used: the services inheriting it are skipped. */
+        problem: InheritedProblem | undefined;
+      }
+    | undefined;
+  /** Global pingOptions/sshOptions/fileCopierOptions that cannot be split (services inheriting them are skipped). */
+  readonly optionProblems: Partial<Record<Splittable, InheritedProblem>>;
   readonly roleFileTemplate: CompiledTemplate | undefined;
   readonly envVaultServer: string | undefined;
   readonly numbersAreFloats: boolean;
 }
 
 type Splittable = 'pingOptions' | 'sshOptions' | 'fileCopierOptions';
+
+/** A global value that is unusable; an error only for the services that inherit it. */
+interface InheritedProblem {
+  readonly pos: SourcePos;
+  readonly path: string;
+  readonly message: string;
+}
+
+/**
+ * Runs a check of a global key that services inherit. Its errors do not stop the whole run (the
+ * original ran every service with an override): they are returned, and reported here as one
+ * warning; each inheriting service then fails with them. Warnings pass through unchanged.
+ */
+function inheritedCheck<T>(
+  findings: FindingCollector,
+  check: (scope: Scope) => T,
+): { result: T; problem: InheritedProblem | undefined } {
+  const local = new FindingCollector();
+  const result = check({ findings: local, severity: 'error-global' });
+  let problem: InheritedProblem | undefined;
+  for (const finding of local.list) {
+    if (finding.severity === 'warning') {
+      findings.warn(finding.pos, finding.keyPath, finding.message);
+      continue;
+    }
+    problem ??= { pos: finding.pos, path: finding.keyPath, message: finding.message };
+    findings.warn(
+      finding.pos,
+      finding.keyPath,
+      `${finding.message}; every service without its own override is skipped`,
+    );
+  }
+  return { result, problem };
+}
 
 /** Parses `-a X`, `-aX`, `-a=X`, `--vaultserver X`, `--vaultserver=X`; the last occurrence wins. */
 export function parseVaultServerOption(text: string): {
@@ -270,10 +312,13 @@ export function prepareServiceDefaults(
 ): ServiceDefaults {
   const scope: Scope = { findings, severity: 'error-global' };
   const pattern = readString(scope, root, '', 'kerberosPrincipalPattern');
-  const principalPattern =
-    pattern === undefined
-      ? undefined
-      : { located: pattern, template: compileAt(scope, pattern, PRINCIPAL_TEMPLATE_FIELDS) };
+  let principalPattern: ServiceDefaults['principalPattern'];
+  if (pattern !== undefined) {
+    const compiled = inheritedCheck(findings, (inner) =>
+      compileAt(inner, pattern, PRINCIPAL_TEMPLATE_FIELDS),
+    );
+    principalPattern = { located: pattern, template: compiled.result, problem: compiled.problem };
+  }
   if (
     principalPattern?.template !== undefined &&
     !principalPattern.template.fields.includes('Account')
@@ -301,9 +346,12 @@ export function prepareServiceDefaults(
         'empty (expected a remote path such as /tmp/default_role_{{.Experiment}}_{{.DesiredUID}})',
       );
   }
+  const optionProblems: Partial<Record<Splittable, InheritedProblem>> = {};
   for (const key of ['pingOptions', 'sshOptions', 'fileCopierOptions'] as const) {
     const located = readString(scope, root, '', key);
-    if (located !== undefined) checkShellWords(scope, located, key);
+    if (located === undefined) continue;
+    const { problem } = inheritedCheck(findings, (inner) => checkShellWords(inner, located, key));
+    if (problem !== undefined) optionProblems[key] = problem;
   }
   if (entryOf(root, 'fileCopierOptions') === undefined) {
     findings.warn(
@@ -344,6 +392,7 @@ export function prepareServiceDefaults(
     global,
     env,
     principalPattern,
+    optionProblems,
     roleFileTemplate,
     envVaultServer,
     numbersAreFloats: format === 'json',
@@ -556,7 +605,15 @@ export function resolveService(
       if (template !== undefined && !template.fields.includes('Account'))
         report(scope, patternOverride.pos, patternOverride.path, 'has no {{.Account}}', 'warning');
     } else template = defaults.principalPattern?.template;
-    if (patternOverride === undefined && defaults.principalPattern === undefined) {
+    const inheritedProblem =
+      patternOverride === undefined ? defaults.principalPattern?.problem : undefined;
+    if (inheritedProblem !== undefined) {
+      fail(
+        inheritedProblem.pos,
+        inheritedProblem.path,
+        `${inheritedProblem.message}; this service inherits it (set kerberosPrincipalPatternOverride or userPrincipalOverride, or fix the global value)`,
+      );
+    } else if (patternOverride === undefined && defaults.principalPattern === undefined) {
       fail(
         entry.pos,
         joinPath(path, 'userPrincipalOverride'),
@@ -692,6 +749,15 @@ export function resolveService(
   const words = (key: Splittable): string[] => {
     const override = readString(scope, role, path, `${key}Override`);
     if (override !== undefined) return checkShellWords(scope, override, `${key}Override`);
+    const problem = defaults.optionProblems[key];
+    if (problem !== undefined) {
+      fail(
+        problem.pos,
+        problem.path,
+        `${problem.message}; this service inherits it (set ${key}Override or fix the global value)`,
+      );
+      return [];
+    }
     const globalValue = readString({ ...scope, findings: silent }, root, '', key);
     return globalValue === undefined ? [] : splitShellWords(globalValue.value).words;
   };

@@ -176,8 +176,8 @@ export const NO_RETRIES: RetryPolicy = { numRetries: 0, retrySleepMs: 0 };
 
 /**
  * `workerType.<name>.{numRetries,retrySleep}` (config.md 2.7, V17). Values the original coerced to 0
- * keep that meaning with a warning; a negative numRetries stays an error (Q10: the original then
- * skipped the copy and reported success); a budget violation disables retries for that worker only,
+ * keep that meaning with a warning; a negative pushTokens.numRetries stays an error (Q10: the original
+ * then never attempted the copy and reported success), elsewhere it is a warning (never used); a budget violation disables retries for that worker only,
  * with a warning (Q9).
  */
 export function resolveRetries(
@@ -241,12 +241,19 @@ function readPolicy(
     const got = node.kind === 'scalar' ? JSON.stringify(node.value) : 'a collection';
     if (lower === 'numretries') {
       const count = retryCount(node);
-      if (count !== undefined && count < 0) {
+      if (count !== undefined && count < 0 && worker === 'pushTokens') {
         ok = false;
         findings.error(
           node.pos,
           childPath,
-          `negative (got ${got}; expected an integer >= 0, e.g. 3); the original skipped the copy and reported success`,
+          `negative (got ${got}; expected an integer >= 0, e.g. 3); the original wrapped it around to a huge count, never attempted the copy and reported it successful`,
+        );
+      } else if (count !== undefined && count < 0) {
+        // Only pushTokens retries are used at run time; the original only budget-checked this one.
+        findings.warn(
+          node.pos,
+          childPath,
+          `negative, so 0 retries are used; the original never retried ${worker} either (got ${got}; write an integer >= 0)`,
         );
       } else if (count === undefined) {
         findings.warn(

@@ -207,7 +207,16 @@ export interface LoadOptions {
   readonly selection?: ServiceSelection | undefined;
   /** Command-line facts that change which checks apply. */
   readonly flags?: RunFlags | undefined;
+  /** Default 'run'. */
+  readonly purpose?: ValidationPurpose | undefined;
 }
+
+/**
+ * Why the file is validated. 'check' (managed-tokens check-config) is strict: problems that a run
+ * survives by failing per account (and reporting it through the notifications, as the original
+ * did) are errors there, warnings for a 'run'.
+ */
+export type ValidationPurpose = 'run' | 'check';
 
 export interface RunFlags {
   /** `--disable-notifications`, `--dont-notify` or `-r` given */

@@ -772,7 +772,7 @@ describe('config.md 8: notifications, retries, globals', () => {
 
   it('check 57 (fix): authmethod in the file is ignored with a warning', () => {
     const text = valid('authmethod: JWT');
-    const config = load(text, { executable: 'refresh-uids-from-ferry' });
+    const config = load(text, { executable: 'refresh-uids-from-ferry', purpose: 'check' });
     const finding = only(warnings(config).filter((f) => f.keyPath === 'authmethod'));
     expect(finding.message).toMatch(/ignored.*--authmethod/);
     // tls is still the method: its keys are the ones required

@@ -108,10 +108,14 @@ describe('workerType.storeAndGetToken.concurrency', () => {
   it('is read even when the retry policy beside it is refused', () => {
     const config = load(
       BASE +
-        'workerType:\n  storeAndGetToken: {numRetries: -1, retrySleep: "1s", concurrency: 1}\n' +
+        'workerType:\n  storeAndGetToken: {numRetries: 1000, retrySleep: "1h", concurrency: 1}\n' +
         experiments(),
     );
-    expect(config.hasGlobalErrors).toBe(true);
+    // the retries do not fit the stage timeout: the policy is refused (warning), concurrency still read
+    expect(config.retries.storeAndGetToken).toEqual({ numRetries: 0, retrySleepMs: 0 });
+    expect(findingsAt(config, 'workerType.storeAndGetToken')[0]?.message).toMatch(
+      /runs without retries/,
+    );
     expect(config.storeConcurrency).toBe(1);
   });
 

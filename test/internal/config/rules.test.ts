@@ -90,7 +90,11 @@ const RULES: readonly Rule[] = [
     keyPath: 'ferry.serviceKerberosPrincipal',
     severity: 'error-global',
     message: /required for authentication method jwt/,
-    options: { executable: 'refresh-uids-from-ferry', flags: { authMethod: 'jwt' } },
+    options: {
+      executable: 'refresh-uids-from-ferry',
+      flags: { authMethod: 'jwt' },
+      purpose: 'check',
+    },
   },
   {
     rule: 'V31 Prometheus host without scheme',
@@ -221,7 +225,7 @@ const RULES: readonly Rule[] = [
     keyPath: 'ferry.port',
     severity: 'error-global',
     message: /missing/,
-    options: { executable: 'both' },
+    options: { executable: 'both', purpose: 'check' },
   },
 ];
 
@@ -262,12 +266,46 @@ describe('only the running executable refuses its own keys', () => {
     expect(severities(tp, 'ferry.port')).toEqual(['warning']);
     expect(severities(tp, 'errorCountToSendMessage')).toEqual(['warning']);
     expect(tp.global.errorCountToSendMessage).toBe(0);
-    const ruf = load(text, { executable: 'refresh-uids-from-ferry' });
+    const ruf = load(text, { executable: 'refresh-uids-from-ferry', purpose: 'check' });
     // "x" is read as 0 like the original (warning); port 0 makes every FERRY request fail (error)
     expect(severities(ruf, 'ferry.port').sort()).toEqual(['error-global', 'warning']);
     expect(severities(ruf, 'errorCountToSendMessage')).toEqual(['warning']);
   });
+});
 
+describe('FERRY settings: errors for check-config, warnings for a refresh run', () => {
+  const cases = [
+    { what: 'host missing', ferry: 'port: 8445', keyPath: 'ferry.host' },
+    {
+      what: 'host without scheme',
+      ferry: 'host: ferry.example.org, port: 8445',
+      keyPath: 'ferry.host',
+    },
+    { what: 'port missing', ferry: 'host: "https://ferry.example.org"', keyPath: 'ferry.port' },
+    {
+      what: 'unreadable hostKey',
+      ferry: 'host: "https://ferry.example.org", port: 8445, hostKey: /nonexistent/host.key',
+      keyPath: 'ferry.hostKey',
+    },
+  ];
+  it.each(cases)('$what', ({ ferry, keyPath }) => {
+    const text = `${BASE}ferry: {${ferry}}
+${experiments()}`;
+    const options = { executable: 'refresh-uids-from-ferry' as const };
+    const severities = (config: ReturnType<typeof load>) =>
+      config.findings.filter((f) => f.keyPath === keyPath).map((f) => f.severity);
+    const check = load(text, { ...options, purpose: 'check' });
+    expect(severities(check)).toEqual(['error-global']);
+    const run = load(text, options);
+    expect(severities(run)).toEqual(['warning']);
+    expect(run.findings.find((f) => f.keyPath === keyPath)?.message).toMatch(
+      /; every FERRY request will fail$/,
+    );
+    expect(run.hasGlobalErrors).toBe(false);
+  });
+});
+
+describe('only the running executable refuses its own keys (continued)', () => {
   it('Go-style integer strings are read as the original read them', () => {
     const port = (value: string) =>
       load(BASE + `ferry: {port: ${value}}\n` + experiments()).global.ferry.port;
@@ -343,5 +381,71 @@ describe('errorCountToSendMessage is read as the original read it (decision 2)',
     expect(
       only(config.findings.filter((f) => f.keyPath === 'errorCountToSendMessage')),
     ).toMatchObject({ severity: 'warning', pos: { line: BASE.split('\n').length } });
+  });
+});
+
+describe('a bad global value fails only the services that inherit it (token-push)', () => {
+  const twoRoles = (extra: string): string =>
+    `experiments:\n  dune:\n    emails: [a@example.org]\n    roles:\n      production: {account: a, destinationNodes: [n]}\n      own: {account: b, destinationNodes: [n], ${extra}}\n`;
+  const severitiesOf = (config: ReturnType<typeof load>, keyPath: string) =>
+    config.findings
+      .filter((f) => f.keyPath === keyPath)
+      .map((f) => `${f.severity} ${f.service ?? ''}`);
+
+  it('kerberosPrincipalPattern that does not compile: the role with an override runs', () => {
+    const text =
+      BASE.replace(
+        /kerberosPrincipalPattern: .*\n/,
+        'kerberosPrincipalPattern: "{{.Acount}}@R"\n',
+      ) + twoRoles('kerberosPrincipalPatternOverride: "{{.Account}}@X"');
+    const config = load(text, { executable: 'token-push' });
+    expect(config.hasGlobalErrors).toBe(false);
+    expect(config.services.map((s) => [s.name.configName, s.userPrincipal])).toEqual([
+      ['dune_own', 'b@X'],
+    ]);
+    expect(config.skippedServices.map((s) => s.name.configName)).toEqual(['dune_production']);
+    expect(severitiesOf(config, 'kerberosPrincipalPattern').sort()).toEqual([
+      'error-service dune_production',
+      'warning ',
+    ]);
+    const skipped = config.skippedServices[0]?.findings[0];
+    expect(skipped?.message).toMatch(/this service inherits it/);
+  });
+
+  it.each(['pingOptions', 'sshOptions', 'fileCopierOptions'])(
+    'global %s that cannot be split: the role with an override runs',
+    (key) => {
+      const text = `${BASE}${key}: "-o 'unterminated"\n${twoRoles(`${key}Override: "-v"`)}`;
+      const config = load(text, { executable: 'token-push' });
+      expect(config.hasGlobalErrors).toBe(false);
+      expect(config.services.map((s) => s.name.configName)).toEqual(['dune_own']);
+      expect(config.skippedServices.map((s) => s.name.configName)).toEqual(['dune_production']);
+      expect(severitiesOf(config, key).sort()).toEqual([
+        'error-service dune_production',
+        'warning ',
+      ]);
+      // check-config still fails (a skipped service is an error there)
+      expect(config.findings.some((f) => f.severity === 'error-service')).toBe(true);
+    },
+  );
+});
+
+describe('negative numRetries', () => {
+  it('is an error under pushTokens (the original never attempted the copy) and a warning elsewhere', () => {
+    const text = (worker: string) =>
+      `${BASE}workerType:\n  ${worker}: {numRetries: -1, retrySleep: 1s}\n${experiments()}`;
+    const push = load(text('pushTokens'), { executable: 'token-push' });
+    expect(push.hasGlobalErrors).toBe(true);
+    expect(
+      push.findings.find((f) => f.keyPath === 'workerType.pushTokens.numRetries')?.message,
+    ).toMatch(/never attempted the copy and reported it successful/);
+    for (const worker of ['getKerberosTickets', 'getToken', 'storeAndGetToken', 'pingAggregator']) {
+      const config = load(text(worker), { executable: 'token-push' });
+      expect(config.hasGlobalErrors, worker).toBe(false);
+      const finding = config.findings.find((f) => f.keyPath === `workerType.${worker}.numRetries`);
+      expect(finding?.severity).toBe('warning');
+      expect(finding?.message).toMatch(/^negative, so 0 retries are used/);
+      expect(config.retries[worker as 'getToken']).toEqual({ numRetries: 0, retrySleepMs: 1000 });
+    }
   });
 });
