@@ -327,6 +327,7 @@ describe('getToken', () => {
       timedOut: false,
       error:
         'could not store and get vault tokens: could not get vault token: error running htgettoken to obtain bearer token: exit status 1',
+      outputExcerpt: 'htgettoken: Failure getting token',
     });
     await fs.writeFile(path.join(state, 'htgmode'), 'auth');
     const auth = await getToken(getRequest());
