@@ -104,20 +104,24 @@ function deadlineFrom(spec: CommandSpec['deadline']): Deadline | undefined {
   return deadline(spec, { reason: () => new Error('deadline exceeded'), unref: false });
 }
 
-/** Resolves when `stream` closes or after `ms`, whichever is first; then the stream is destroyed. */
-function drain(stream: Readable | null, ms: number): Promise<void> {
-  if (stream === null || stream.destroyed || stream.readableEnded) return Promise.resolve();
+/**
+ * Resolves when `stream` closes or after `ms`, whichever is first; then the stream is destroyed.
+ * True when the stream closed by itself, false when the time ran out (someone still holds it open).
+ */
+function drain(stream: Readable | null, ms: number): Promise<boolean> {
+  if (stream === null || stream.destroyed || stream.readableEnded) return Promise.resolve(true);
   return new Promise((resolve) => {
-    const done = (): void => {
+    const finish = (closed: boolean): void => {
       clearTimeout(timer);
-      stream.off('close', done);
-      stream.off('end', done);
+      stream.off('close', onClose);
+      stream.off('end', onClose);
       stream.destroy();
-      resolve();
+      resolve(closed);
     };
-    const timer = setTimeout(done, ms);
-    stream.once('close', done);
-    stream.once('end', done);
+    const onClose = (): void => finish(true);
+    const timer = setTimeout(() => finish(false), ms);
+    stream.once('close', onClose);
+    stream.once('end', onClose);
   });
 }
 
@@ -189,10 +193,15 @@ export async function runCommand(spec: CommandSpec): Promise<CommandResult> {
 
   const result = await exited;
   deadline?.signal.removeEventListener('abort', onAbort);
-  if (child.pid !== undefined) liveGroups.delete(child.pid);
 
   const drainMs = spec.drainMs ?? DEFAULT_DRAIN_MS;
-  await Promise.all([drain(child.stdout, drainMs), drain(child.stderr, drainMs)]);
+  const closed = await Promise.all([drain(child.stdout, drainMs), drain(child.stderr, drainMs)]);
+  if (child.pid !== undefined) {
+    // Descendants left in the child's group still hold its pipes after the drain time: they
+    // would outlive the run (and the deadline never reaches them once the child is gone).
+    if (closed.includes(false)) killGroup(child.pid);
+    liveGroups.delete(child.pid);
+  }
   deadline?.dispose();
   // A deadline that fired while we were draining still counts (the failure is "seen" now).
   timedOut ||= deadline?.signal.aborted === true;

@@ -247,6 +247,27 @@ describe('runCommand deadlines', () => {
     }
   }, 15_000); // an unbounded wait would take the escaped grandchild's 120 s
 
+  it('kills what is left of the group when the child exited and the drain time is up', async () => {
+    const pidFile = path.join(dir, 'left-behind.pid');
+    // The direct child exits at once; its background grandchild stays in the group holding stdout.
+    const prog = script('leave.sh', `sleep 120 &\necho $! > ${pidFile}\necho done\nexit 0`);
+    let grandchild: number | undefined;
+    try {
+      const res = await runCommand({
+        argv: [prog],
+        env: baseEnv,
+        capture: 'combined',
+        drainMs: 200,
+      });
+      expect(res.output).toBe('done\n');
+      grandchild = Number(readFileSync(pidFile, 'utf8').trim());
+      await new Promise((r) => setTimeout(r, 100));
+      expect(isAlive(grandchild)).toBe(false);
+    } finally {
+      if (grandchild !== undefined && isAlive(grandchild)) process.kill(grandchild, 'SIGKILL');
+    }
+  }, 15_000);
+
   it('at the deadline also kills descendants that escaped into sessions of their own, at any depth (external-tools.md 9.20)', async () => {
     const escaped = path.join(dir, 'escaped-deadline.pid');
     const deeper = path.join(dir, 'escaped-deeper.pid');
