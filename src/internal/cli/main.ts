@@ -28,13 +28,39 @@ export function realProcessFacts(): ProcessFacts {
   };
 }
 
-/** SIGINT/SIGTERM → a normal exit, so the exec module's exit hook kills running child process groups. */
-function exitOnTerminationSignals(): void {
-  for (const [signal, number] of [
-    ['SIGINT', 2],
-    ['SIGTERM', 15],
-  ] as const) {
-    process.once(signal, () => process.exit(128 + number));
+/** How long the run may take to clean up after SIGINT/SIGTERM before we exit regardless. */
+export const SIGNAL_CLEANUP_CAP_MS = 10_000;
+
+/**
+ * SIGINT/SIGTERM stop the run instead of exiting on the spot: `stop` aborts the run's global
+ * deadline, so running children are killed and every stage's cleanup (per-run Kerberos caches,
+ * temporary token copies, the staged condor-location backup) runs as after a timeout. The process
+ * then exits with 128+signal, at the latest after SIGNAL_CLEANUP_CAP_MS or at a second signal (the
+ * exec module's exit hook still kills child process groups left running).
+ */
+class TerminationHandler {
+  readonly stop = new AbortController();
+  private exitCode: number | undefined;
+
+  install(): void {
+    for (const [signal, number] of [
+      ['SIGINT', 2],
+      ['SIGTERM', 15],
+    ] as const) {
+      process.on(signal, () => this.received(signal, 128 + number));
+    }
+  }
+
+  /** The code to exit with: 128+signal once a signal arrived, else the run's own. */
+  codeFor(runCode: number): number {
+    return this.exitCode ?? runCode;
+  }
+
+  private received(signal: NodeJS.Signals, code: number): void {
+    if (this.exitCode !== undefined) process.exit(this.exitCode); // second signal: now
+    this.exitCode = code;
+    this.stop.abort(new Error(`received ${signal}`));
+    setTimeout(() => process.exit(code), SIGNAL_CLEANUP_CAP_MS);
   }
 }
 
@@ -45,9 +71,10 @@ async function finish(code: number, logger: LoggerHandle | undefined): Promise<n
 
 async function runWith<C extends { log: LoggerHandle['log'] }>(
   outcome: StartupOutcome<C>,
+  termination: TerminationHandler,
   run: (ctx: C) => Promise<number>,
 ): Promise<never> {
-  if (outcome.kind === 'exit') return finish(outcome.code, outcome.logger);
+  if (outcome.kind === 'exit') return finish(termination.codeFor(outcome.code), outcome.logger);
   let code: number;
   try {
     code = await run(outcome.ctx);
@@ -55,24 +82,27 @@ async function runWith<C extends { log: LoggerHandle['log'] }>(
     outcome.ctx.log.fatal({ err }, `Unexpected error: ${(err as Error).message}`);
     code = 1;
   }
+  code = termination.codeFor(code);
   outcome.ctx.log.debug({ exitCode: code }, 'Finished run');
   return finish(code, outcome.logger);
 }
 
 export async function mainTokenPush(facts: ProcessFacts = realProcessFacts()): Promise<never> {
-  exitOnTerminationSignals();
+  const termination = new TerminationHandler();
+  termination.install();
   const outcome = await startTokenPush(facts);
-  return runWith<TokenPushStartup>(outcome, async (ctx) => {
+  return runWith<TokenPushStartup>(outcome, termination, async (ctx) => {
     const { runTokenPush } = await import('../pipeline/run.js');
-    return runTokenPush(ctx);
+    return runTokenPush(ctx, { stop: termination.stop.signal });
   });
 }
 
 export async function mainRefresh(facts: ProcessFacts = realProcessFacts()): Promise<never> {
-  exitOnTerminationSignals();
+  const termination = new TerminationHandler();
+  termination.install();
   const outcome = await startRefresh(facts);
-  return runWith<RefreshStartup>(outcome, async (ctx) => {
+  return runWith<RefreshStartup>(outcome, termination, async (ctx) => {
     const { runRefresh } = await import('../refresh/run.js');
-    return runRefresh(ctx);
+    return runRefresh(ctx, { stop: termination.stop.signal });
   });
 }

@@ -20,7 +20,16 @@ export const DB_OPEN_FAILED = 'Could not open or create ManagedTokensDatabase';
 /** Environment variable bounding parallel token stores (1 = the original's one-at-a-time). */
 export const STORE_CONCURRENCY_ENV = 'MANAGED_TOKENS_STORE_CONCURRENCY';
 
-export async function runTokenPush(ctx: TokenPushStartup): Promise<number> {
+/** What the entry point hands the run besides the startup context. */
+export interface RunControl {
+  /** Aborted on SIGINT/SIGTERM: ends the run like its global deadline, cleanup included. */
+  readonly stop?: AbortSignal;
+}
+
+export async function runTokenPush(
+  ctx: TokenPushStartup,
+  control: RunControl = {},
+): Promise<number> {
   const { log, config } = ctx;
   const executable = ctx.executable;
 
@@ -41,6 +50,12 @@ export async function runTokenPush(ctx: TokenPushStartup): Promise<number> {
     () => globalDeadline.abort(new Error('global timeout')),
     ctx.timeouts.globalMs,
   );
+  const stopRun = (): void => {
+    log.warn('Stopping the run on a termination signal; cleaning up');
+    globalDeadline.abort(control.stop?.reason);
+  };
+  if (control.stop?.aborted === true) stopRun();
+  else control.stop?.addEventListener('abort', stopRun, { once: true });
 
   const tracing = await loadTracingOrNoop({
     url: config.global.tracing.url,
@@ -82,6 +97,7 @@ export async function runTokenPush(ctx: TokenPushStartup): Promise<number> {
     log.error({ err: (err as Error).stack ?? String(err) }, 'token-push run failed unexpectedly');
   } finally {
     clearTimeout(globalTimer);
+    control.stop?.removeEventListener('abort', stopRun);
     const exitCode = report === undefined || report.nothingAssembled ? 1 : 0;
     if (report !== undefined) logPushSummary(ctx, report);
     metricsSetup.events.runOutcome({

@@ -17,7 +17,13 @@ export const DB_OPEN_FAILED = 'Could not open or create ManagedTokensDatabase';
 
 type MetricsSetup = RunMetricsSetup<RefreshMetricEvents>;
 
-export async function runRefresh(ctx: RefreshStartup): Promise<number> {
+/** What the entry point hands the run besides the startup context. */
+export interface RunControl {
+  /** Aborted on SIGINT/SIGTERM: ends the run like its global deadline, cleanup included. */
+  readonly stop?: AbortSignal;
+}
+
+export async function runRefresh(ctx: RefreshStartup, control: RunControl = {}): Promise<number> {
   const metrics = await setUpRunMetrics(
     {
       prometheus: ctx.config.global.prometheus,
@@ -34,6 +40,12 @@ export async function runRefresh(ctx: RefreshStartup): Promise<number> {
     () => globalDeadline.abort(new Error('global timeout exceeded')),
     ctx.timeouts.globalMs,
   );
+  const stopRun = (): void => {
+    ctx.log.warn('Stopping the run on a termination signal; cleaning up');
+    globalDeadline.abort(control.stop?.reason);
+  };
+  if (control.stop?.aborted === true) stopRun();
+  else control.stop?.addEventListener('abort', stopRun, { once: true });
   const tracing = await loadTracingOrNoop({
     url: ctx.config.global.tracing.url,
     environment: ctx.devEnvironmentLabel,
@@ -53,6 +65,7 @@ export async function runRefresh(ctx: RefreshStartup): Promise<number> {
     );
   } finally {
     clearTimeout(globalTimer);
+    control.stop?.removeEventListener('abort', stopRun);
     await tracing.shutdown().catch(() => undefined);
   }
 }
