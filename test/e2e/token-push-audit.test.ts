@@ -192,6 +192,15 @@ describe('UIDs from the database', () => {
     expect(out.log).toContain('Failures: mu2e_production');
     expect(kinits().map((k) => k.at(-1))).toEqual([PRINCIPAL('dunepro')]);
   });
+
+  it('dbLocation: "" is a database-open failure (N1), not the default file; services with a UID override still push', async () => {
+    const withOverride = dune();
+    const out = await run([withOverride], { name: 'db-empty', top: { dbLocation: '' } });
+    expect(out.result.code, out.result.stderr).toBe(0);
+    expect(out.log).toContain('Could not open or create ManagedTokensDatabase');
+    expect(out.debug).not.toContain('dbLocation=/var/lib/managed-tokens/uid.db');
+    expect(landedOnNodes(withOverride.uid, 'dune_production')).toBe(true);
+  });
 });
 
 describe('services skipped at load', () => {

@@ -15,7 +15,6 @@ import { runPipeline } from './stages.js';
 import type { Concurrency, PipelineInput, RunMode, RunReport, TokenPushDb } from './types.js';
 import { DEFAULT_CONCURRENCY } from './types.js';
 
-export const DEFAULT_DB_LOCATION = '/var/lib/managed-tokens/uid.db';
 export const DB_OPEN_FAILED = 'Could not open or create ManagedTokensDatabase';
 /** Environment variable bounding parallel token stores (1 = the original's one-at-a-time). */
 export const STORE_CONCURRENCY_ENV = 'MANAGED_TOKENS_STORE_CONCURRENCY';
@@ -193,8 +192,8 @@ interface OpenedDb {
 }
 
 async function openDatabase(ctx: TokenPushStartup): Promise<OpenedDb> {
-  const location =
-    ctx.config.global.dbLocation === '' ? DEFAULT_DB_LOCATION : ctx.config.global.dbLocation;
+  // The config resolves the default; an explicit "" stays "" and fails to open (N1), as warned.
+  const location = ctx.config.global.dbLocation;
   try {
     const { ManagedTokensDb } = await import('../db/index.js');
     const db = ManagedTokensDb.open(location, { log: ctx.log });
