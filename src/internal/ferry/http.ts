@@ -10,7 +10,7 @@ import { isIP } from 'node:net';
 import { rootCertificates } from 'node:tls';
 import { gunzipSync, inflateSync } from 'node:zlib';
 import { EnvHttpProxyAgent, fetch, type Dispatcher } from 'undici';
-import { BodyTooLargeError, readBodyWithin } from '../notifications/body.js';
+import { BodyTooLargeError, readBodyWithin } from '../http/body.js';
 import type { TlsMaterial } from './tls.js';
 
 export interface HttpAnswer {

@@ -13,7 +13,7 @@ import {
   type FetchFunction,
 } from '@slack/webhook';
 import { deadline, type Deadline } from '../exec/index.js';
-import { readBodyWithin } from './body.js';
+import { readBodyWithin } from '../http/body.js';
 
 export const SLACK_TIMEOUT_MS = 30_000;
 
