@@ -51,15 +51,41 @@ export interface ProcessId {
   readonly start: string;
 }
 
-export function processStartTime(pid: number): string | undefined {
+interface ProcStat {
+  /** one-letter state: R, S, D, Z (zombie), X (dead), ... */
+  readonly state: string;
+  readonly start: string;
+}
+
+function readProcStat(pid: number): ProcStat | undefined {
   try {
     const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    // Fields after the parenthesised command name; starttime is field 22 overall.
+    // Fields after the parenthesised command name: state is field 3 overall, starttime field 22.
     const rest = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-    return rest[19];
+    const [state, start] = [rest[0], rest[19]];
+    return state === undefined || start === undefined ? undefined : { state, start };
   } catch {
     return undefined;
   }
+}
+
+export function processStartTime(pid: number): string | undefined {
+  return readProcStat(pid)?.start;
+}
+
+/**
+ * Start time of `pid` while it really runs; undefined once it is gone, a zombie or dead (a killed
+ * orphan stays a zombie until init reaps it, which this container's init does lazily).
+ */
+export function liveProcessStart(pid: number): string | undefined {
+  const stat = readProcStat(pid);
+  return stat === undefined || stat.state === 'Z' || stat.state === 'X' ? undefined : stat.start;
+}
+
+/** A "pid starttime" line, as test shims record it, still names that same live process (not a reused pid). */
+export function stillRunning(pidAndStart: string): boolean {
+  const [pid, start] = pidAndStart.split(' ');
+  return start !== undefined && liveProcessStart(Number(pid)) === start;
 }
 
 export function identify(pid: number): ProcessId {
@@ -89,14 +115,8 @@ export function killProcess(id: ProcessId, signal: NodeJS.Signals = 'SIGKILL'): 
 
 export async function waitForExit(id: ProcessId, timeoutMs = 5_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (isRunning(id)) {
-    // A zombie keeps its start time until reaped; treat state Z as gone.
-    try {
-      const state = readFileSync(`/proc/${id.pid}/stat`, 'utf8');
-      if (state.slice(state.lastIndexOf(')') + 2).startsWith('Z')) return;
-    } catch {
-      return;
-    }
+  // A zombie keeps its start time until reaped; it counts as gone.
+  while (liveProcessStart(id.pid) === id.start) {
     if (Date.now() > deadline)
       throw new Error(`process ${id.pid} did not exit within ${timeoutMs} ms`);
     await sleep(20);

@@ -18,6 +18,7 @@ import { join } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { installDoubles, type Doubles } from '../../src/testenv/doubles.js';
 import { startKdc, type Kdc } from '../../src/testenv/kdc.js';
+import { liveProcessStart } from '../../src/testenv/proc.js';
 import {
   createRefreshWorld,
   readLog,
@@ -314,14 +315,7 @@ describe('JWT authentication', () => {
     expect(r.code).toBe(143);
     expect(readdirSync(tmpDir)).toEqual([]);
     // killed with its process group (a zombie awaiting reaping counts as gone)
-    const alive = (): boolean => {
-      try {
-        const stat = readFileSync(`/proc/${hung!.pid}/stat`, 'utf8');
-        return stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3) !== 'Z';
-      } catch {
-        return false;
-      }
-    };
+    const alive = (): boolean => liveProcessStart(hung!.pid) !== undefined;
     for (let i = 0; i < 100 && alive(); i++) await new Promise((res) => setTimeout(res, 20));
     expect(alive()).toBe(false);
     expect(w.ferry.requests).toHaveLength(0);

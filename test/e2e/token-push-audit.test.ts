@@ -30,6 +30,7 @@ import {
   writeTokenPushConfig,
   type TokenPushService,
 } from '../../src/testenv/index.js';
+import { stillRunning } from '../../src/testenv/proc.js';
 
 let world: World;
 let shimDir: string;
@@ -137,19 +138,6 @@ const landedOnNodes = (uid: number, realName: string): boolean =>
   );
 const nothingOnNodes = (uid: number): boolean =>
   world.nodes.every((n) => n.listTmp().every((f) => !f.includes(`${uid}`)));
-
-/** "pid starttime" still names a live, non-zombie process (not a reused PID). */
-function stillRunning(heldLine: string): boolean {
-  const [pid, start] = heldLine.split(' ');
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return false;
-  }
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return fields[19] === start && fields[0] !== 'Z' && fields[0] !== 'X';
-}
 
 function writeOwned(file: string, content: string): void {
   writeFileSync(file, content, { mode: 0o600 });

@@ -20,6 +20,7 @@ import {
   writeTokenPushConfig,
   type TokenPushService,
 } from '../../src/testenv/index.js';
+import { stillRunning } from '../../src/testenv/proc.js';
 
 let world: World;
 let uidCounter = 7000;
@@ -79,21 +80,6 @@ const landedOnNodes = (uid: number, realName: string): boolean =>
     (n) =>
       n.readTmp(`vt_u${uid}`) !== undefined && n.readTmp(`vt_u${uid}-${realName}`) !== undefined,
   );
-/**
- * The process recorded as "pid starttime" still runs: same start time (not a reused PID) and not a
- * zombie (a killed orphan stays one until init reaps it, which this container's init does lazily).
- */
-function stillRunning(heldLine: string): boolean {
-  const [pid, start] = heldLine.split(' ');
-  let stat: string;
-  try {
-    stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-  } catch {
-    return false;
-  }
-  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-  return fields[19] === start && fields[0] !== 'Z' && fields[0] !== 'X';
-}
 const nothingOnNodes = (uid: number): boolean =>
   world.nodes.every((n) => n.listTmp().every((f) => !f.includes(`${uid}`)));
 

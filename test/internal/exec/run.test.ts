@@ -3,6 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ExecError, runCommand } from '../../../src/internal/exec/index.js';
+import { liveProcessStart } from '../../../src/testenv/proc.js';
 
 let dir: string;
 const baseEnv = { PATH: '/usr/bin:/bin' };
@@ -14,16 +15,7 @@ function script(name: string, body: string): string {
   return file;
 }
 
-/** Running (not a zombie waiting for a reaper that this container may not have). */
-function isAlive(pid: number): boolean {
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
-    const state = stat.slice(stat.lastIndexOf(')') + 2, stat.lastIndexOf(')') + 3);
-    return state !== 'Z' && state !== 'X';
-  } catch {
-    return false;
-  }
-}
+const isAlive = (pid: number): boolean => liveProcessStart(pid) !== undefined;
 
 async function rejection(p: Promise<unknown>): Promise<ExecError> {
   try {
