@@ -14,8 +14,8 @@ import {
   createWorld,
   tokenPushArgv,
   writeTokenPushConfig,
-  COLLECTOR,
-  SCHEDD,
+  oneScheddAds,
+  worldServices,
 } from '../src/testenv/index.js';
 import { benchRefresh } from '../src/testenv/ferry/bench.js';
 import { ensureUser, runAs } from '../src/testenv/user.js';
@@ -129,8 +129,8 @@ async function benchTokenPush(): Promise<void> {
   const start = performance.now();
   const world = await createWorld({
     nodes: 3,
-    services: services.map((s) => ({ name: `${s.experiment}_${s.role}`, account: s.account })),
-    doubles: { statusAds: { [COLLECTOR]: [{ MyType: 'Scheduler', Name: SCHEDD }] } },
+    services: worldServices(services),
+    doubles: oneScheddAds(),
   });
   report(
     'local world up (KDC, 3 sshd nodes, doubles)',

@@ -16,6 +16,7 @@ import {
   writeTokenPushConfig,
   type TokenPushConfigFiles,
   type World,
+  worldServices,
 } from '../src/testenv/index.js';
 
 const COLLECTOR = 'collector.demo.test';
@@ -176,7 +177,7 @@ async function main(): Promise<void> {
   );
   const world = await createWorld({
     nodes: 3,
-    services: SERVICES.map((s) => ({ name: `${s.experiment}_${s.role}`, account: s.account })),
+    services: worldServices(SERVICES),
     doubles: { statusAds: { [COLLECTOR]: [{ MyType: 'Scheduler', Name: SCHEDD }] } },
     receivers: { pushgateway: true },
   });

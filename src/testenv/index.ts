@@ -105,6 +105,8 @@ export {
   SCHEDD,
   VAULT,
   FILE_COPIER_OPTIONS,
+  oneScheddAds,
+  worldServices,
   type TokenPushService,
   type TokenPushConfigOptions,
   type TokenPushConfigFiles,

@@ -6,7 +6,8 @@
 import { chownSync, mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { stringify } from 'yaml';
-import type { World } from './world.js';
+import type { DoubleKnobs } from './doubles.js';
+import type { ServiceSpec, World } from './world.js';
 
 /** One experiment/role of the configuration. */
 export interface TokenPushService {
@@ -25,6 +26,16 @@ export const COLLECTOR = 'collector.mtworld.test';
 export const SCHEDD = 'schedd1.mtworld.test';
 export const VAULT = 'vault.mtworld.test';
 export const FILE_COPIER_OPTIONS = '--perms --chmod=u=r,go=';
+
+/** Doubles knob: condor_status at COLLECTOR answers with the one schedd SCHEDD (a fresh object each call). */
+export function oneScheddAds(): Pick<DoubleKnobs, 'statusAds'> {
+  return { statusAds: { [COLLECTOR]: [{ MyType: 'Scheduler', Name: SCHEDD }] } };
+}
+
+/** The world's services for these token-push services: `<experiment>_<role>` run by the account. */
+export function worldServices(services: readonly TokenPushService[]): ServiceSpec[] {
+  return services.map((s) => ({ name: `${s.experiment}_${s.role}`, account: s.account }));
+}
 
 type TimeoutKey =
   'globalTimeout' | 'kerberosTimeout' | 'vaultStorerTimeout' | 'pingTimeout' | 'pushTimeout';

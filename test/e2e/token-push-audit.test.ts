@@ -24,11 +24,10 @@ import {
   createWorld,
   runAs,
   type World,
-  COLLECTOR,
-  SCHEDD,
   tokenPushArgv,
   writeTokenPushConfig,
   type TokenPushService,
+  oneScheddAds,
 } from '../../src/testenv/index.js';
 import { stillRunning } from '../../src/testenv/proc.js';
 
@@ -83,7 +82,7 @@ afterAll(async () => {
 });
 beforeEach(() => {
   world.doubles.reset();
-  world.doubles.set({ statusAds: { [COLLECTOR]: [{ MyType: 'Scheduler', Name: SCHEDD }] } });
+  world.doubles.set(oneScheddAds());
   for (const f of ['krb.log', 'rsync.log', 'hang.pids']) writeFileSync(path.join(shimDir, f), '');
 });
 

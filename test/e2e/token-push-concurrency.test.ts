@@ -7,11 +7,11 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   createWorld,
   type World,
-  COLLECTOR,
-  SCHEDD,
   tokenPushArgv,
   writeTokenPushConfig,
   type TokenPushService,
+  oneScheddAds,
+  worldServices,
 } from '../../src/testenv/index.js';
 
 const SERVICES: TokenPushService[] = [
@@ -25,8 +25,8 @@ let world: World;
 beforeAll(async () => {
   world = await createWorld({
     nodes: 1,
-    services: SERVICES.map((s) => ({ name: `${s.experiment}_${s.role}`, account: s.account })),
-    doubles: { statusAds: { [COLLECTOR]: [{ MyType: 'Scheduler', Name: SCHEDD }] } },
+    services: worldServices(SERVICES),
+    doubles: oneScheddAds(),
   });
 }, 180_000);
 

@@ -12,11 +12,10 @@ import {
   createWorld,
   type Node,
   type World,
-  COLLECTOR,
-  SCHEDD,
   tokenPushArgv,
   writeTokenPushConfig,
   type TokenPushService,
+  oneScheddAds,
 } from '../../src/testenv/index.js';
 import type { ReceivedMail } from '../../src/testenv/smtp.js';
 
@@ -37,7 +36,7 @@ beforeAll(async () => {
       { name: 'dune_production', account: 'dunepro' },
       { name: 'mu2e_production', account: 'mu2epro' },
     ],
-    doubles: { statusAds: { [COLLECTOR]: [{ MyType: 'Scheduler', Name: SCHEDD }] } },
+    doubles: oneScheddAds(),
     receivers: {
       smtp: true,
       http: {

@@ -9,11 +9,12 @@ import {
   createWorld,
   decodeVaultToken,
   type World,
-  COLLECTOR,
   SCHEDD,
   tokenPushArgv,
   writeTokenPushConfig,
   type TokenPushService,
+  oneScheddAds,
+  worldServices,
 } from '../../src/testenv/index.js';
 
 const SERVICES: TokenPushService[] = [
@@ -27,8 +28,8 @@ let world: World;
 beforeAll(async () => {
   world = await createWorld({
     nodes: 3,
-    services: SERVICES.map((s) => ({ name: `${s.experiment}_${s.role}`, account: s.account })),
-    doubles: { statusAds: { [COLLECTOR]: [{ MyType: 'Scheduler', Name: SCHEDD }] } },
+    services: worldServices(SERVICES),
+    doubles: oneScheddAds(),
     receivers: { smtp: true, pushgateway: true },
   });
 }, 180_000);
@@ -177,7 +178,7 @@ describe('token-push, 3 services x 3 nodes', () => {
       ).toEqual(expect.arrayContaining(['dune_production', 'nova_production']));
     } finally {
       world.doubles.reset();
-      world.doubles.set({ statusAds: { [COLLECTOR]: [{ MyType: 'Scheduler', Name: SCHEDD }] } });
+      world.doubles.set(oneScheddAds());
     }
   });
 });

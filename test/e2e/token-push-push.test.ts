@@ -9,12 +9,12 @@ import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
   createWorld,
   type World,
-  COLLECTOR,
   FILE_COPIER_OPTIONS,
   SCHEDD,
   tokenPushArgv,
   writeTokenPushConfig,
   type TokenPushService,
+  oneScheddAds,
 } from '../../src/testenv/index.js';
 
 let world: World;
@@ -53,7 +53,7 @@ afterAll(async () => {
 });
 beforeEach(() => {
   world.doubles.reset();
-  world.doubles.set({ statusAds: { [COLLECTOR]: [{ MyType: 'Scheduler', Name: SCHEDD }] } });
+  world.doubles.set(oneScheddAds());
   writeFileSync(shimLog, '');
 });
 

@@ -6,12 +6,11 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import {
-  COLLECTOR,
   createWorld,
-  SCHEDD,
   tokenPushArgv,
   writeTokenPushConfig,
   type World,
+  oneScheddAds,
 } from '../../src/testenv/index.js';
 
 let world: World;
@@ -54,7 +53,7 @@ async function until<T>(what: string, probe: () => T | undefined, ms = 60_000): 
 
 it('SIGTERM while the storer hangs: cleanup runs (per-run managed-tokens dir gone), exit 143', async () => {
   world.doubles.reset();
-  world.doubles.set({ statusAds: { [COLLECTOR]: [{ MyType: 'Scheduler', Name: SCHEDD }] } });
+  world.doubles.set(oneScheddAds());
   world.doubles.setTool('condor_vault_storer', 'hang');
   const cfg = writeTokenPushConfig(
     world,

@@ -19,6 +19,7 @@ import {
   tokenPushArgv,
   writeTokenPushConfig,
   type TokenPushService,
+  oneScheddAds,
 } from '../../src/testenv/index.js';
 import { stillRunning } from '../../src/testenv/proc.js';
 
@@ -41,7 +42,7 @@ afterAll(async () => {
 });
 beforeEach(() => {
   world.doubles.reset();
-  world.doubles.set({ statusAds: { [COLLECTOR]: [{ MyType: 'Scheduler', Name: SCHEDD }] } });
+  world.doubles.set(oneScheddAds());
 });
 
 const dune = (
@@ -126,7 +127,7 @@ describe('store-and-get-token path', () => {
     // a second run stages the stored token where the storer looks for it
     const before = sha256(stored);
     world.doubles.reset();
-    world.doubles.set({ statusAds: { [COLLECTOR]: [{ MyType: 'Scheduler', Name: SCHEDD }] } });
+    world.doubles.set(oneScheddAds());
     const second = await run([dune()], { name: 'override' });
     expect(second.result.code).toBe(0);
     expect(storerCalls()[0]?.files['vtService']?.sha256).toBe(before);
@@ -377,7 +378,7 @@ describe('service selection', () => {
     expect(nothingOnNodes(d.uid)).toBe(true);
 
     world.doubles.reset();
-    world.doubles.set({ statusAds: { [COLLECTOR]: [{ MyType: 'Scheduler', Name: SCHEDD }] } });
+    world.doubles.set(oneScheddAds());
     const both = await run([d, m], {
       name: 'select-e',
       flags: ['-e', 'dune', '-s', 'mu2e_production'],
