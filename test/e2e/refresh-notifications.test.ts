@@ -3,10 +3,10 @@
  * notifications-observability.md 1.4, 2.7, 3, 8 checks 17, 18, 27): the built executable as the
  * unprivileged user against the fake FERRY, with the SMTP receiver and a Slack webhook stand-in.
  */
-import { createServer } from 'node:net';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import * as B from '../../src/testenv/ferry/behaviors.js';
+import { freePort } from '../../src/testenv/proc.js';
 import { createRefreshWorld, readLog, type RefreshWorld } from '../internal/refresh/harness.js';
 
 /** A webhook path is a secret: only scheme and host may appear in the logs. */
@@ -26,14 +26,7 @@ beforeEach(async () => {
   w.slack.setRoute(SLACK_PATH, { status: 200, body: 'ok' });
 });
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
+const closedPort = (): Promise<number> => freePort('127.0.0.1');
 
 function slackTexts(): string[] {
   return w.slack.requestsTo(SLACK_PATH).map((r) => r.json<{ text: string }>().text);

@@ -16,7 +16,6 @@ import {
   rmSync,
   writeFileSync,
 } from 'node:fs';
-import { createServer } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ManagedTokensDb } from '../../src/internal/db/index.js';
@@ -29,7 +28,7 @@ import {
   type TokenPushService,
   oneScheddAds,
 } from '../../src/testenv/index.js';
-import { stillRunning } from '../../src/testenv/proc.js';
+import { stillRunning, freePort } from '../../src/testenv/proc.js';
 
 let world: World;
 let shimDir: string;
@@ -143,14 +142,7 @@ function writeOwned(file: string, content: string): void {
   chownSync(file, world.runUser.uid, world.runUser.gid);
 }
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
+const closedPort = (): Promise<number> => freePort('127.0.0.1');
 
 describe('UIDs from the database', () => {
   it('config 21 / ferry 54 / ferry 56: without desiredUIDOverride the uids row gives the UID; a service without a row is skipped, counted as a failure, the others pushed', async () => {

@@ -5,7 +5,6 @@
  * error-count threshold (`errorCountToSendMessage`) is exercised through the database.
  */
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import Database from 'better-sqlite3';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import {
@@ -17,6 +16,7 @@ import {
   type TokenPushService,
   oneScheddAds,
 } from '../../src/testenv/index.js';
+import { freePort } from '../../src/testenv/proc.js';
 import type { ReceivedMail } from '../../src/testenv/smtp.js';
 
 /** Webhook paths are secrets: only scheme and host may ever appear in a log line. */
@@ -96,14 +96,7 @@ function readErrorCounts(dbFile: string): ErrorCounts {
   }
 }
 
-async function closedPort(): Promise<number> {
-  const server = createServer();
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  const address = server.address();
-  await new Promise<void>((resolve) => server.close(() => resolve()));
-  if (address === null || typeof address === 'string') throw new Error('no port');
-  return address.port;
-}
+const closedPort = (): Promise<number> => freePort('127.0.0.1');
 
 /** What one run delivered: the emails and Slack posts that arrived while it ran. */
 interface Delivered {
