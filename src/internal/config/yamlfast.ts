@@ -185,22 +185,26 @@ class FastReader {
           childPath,
         );
       }
-      const lower = rawKey.toLowerCase();
-      const existing = entries.get(lower);
-      if (existing === undefined) entries.set(lower, { rawKey, keyPos, value });
-      else
-        this.duplicates.push({
-          rawKey,
-          pos: keyPos,
-          firstPos: existing.keyPos,
-          firstRawKey: existing.rawKey,
-          parentPath: path,
-        });
+      this.addEntry(entries, { rawKey, keyPos, value }, path);
     }
     const after = this.lines[this.index];
     if (after !== undefined && after.indent > indent)
       giveUp('unexpected indentation (multi-line scalar?)');
     return { kind: 'map', entries, pos };
+  }
+
+  /** Keys compare case-insensitively: a later spelling of a known key is a duplicate, the first stays. */
+  private addEntry(entries: Map<string, CEntry>, entry: CEntry, path: string): void {
+    const existing = entries.get(entry.rawKey.toLowerCase());
+    if (existing === undefined) entries.set(entry.rawKey.toLowerCase(), entry);
+    else
+      this.duplicates.push({
+        rawKey: entry.rawKey,
+        pos: entry.keyPos,
+        firstPos: existing.keyPos,
+        firstRawKey: existing.rawKey,
+        parentPath: path,
+      });
   }
 
   /** Offset of the `:` that ends a plain key, or -1. */
@@ -366,18 +370,7 @@ class FastReader {
           value = parsed.node;
           i = parsed.end;
         }
-        const lower = rawKey.toLowerCase();
-        const keyPos = this.pos(line, keyStart);
-        const existing = entries.get(lower);
-        if (existing === undefined) entries.set(lower, { rawKey, keyPos, value });
-        else
-          this.duplicates.push({
-            rawKey,
-            pos: keyPos,
-            firstPos: existing.keyPos,
-            firstRawKey: existing.rawKey,
-            parentPath: path,
-          });
+        this.addEntry(entries, { rawKey, keyPos: this.pos(line, keyStart), value }, path);
       }
       skip();
       const next = text[i];
