@@ -89,9 +89,8 @@ export const TOP_LEVEL_KEYS = [
   'experiments',
 ] as const;
 
-const FERRY_KEYS = [
-  'host',
-  'port',
+/** The ferry section's string-valued keys (host and port are read on their own). */
+const FERRY_STRING_KEYS = [
   'caPath',
   'hostCert',
   'hostKey',
@@ -101,6 +100,7 @@ const FERRY_KEYS = [
   'serviceKeytabPath',
   'vaultServer',
 ] as const;
+const FERRY_KEYS = ['host', 'port', ...FERRY_STRING_KEYS] as const;
 
 function describeSpecialTopLevelKey(lower: string): string | undefined {
   if ((FLAG_KEYS as readonly string[]).includes(lower)) {
@@ -284,20 +284,10 @@ function readFerry(
     readString(scope, ferry?.value, path, key);
   const host = str('host');
   const port = readInt(scope, ferry?.value, path, 'port');
-  const fields = Object.fromEntries(
-    (
-      [
-        'caPath',
-        'hostCert',
-        'hostKey',
-        'serviceExperiment',
-        'serviceRole',
-        'serviceKerberosPrincipal',
-        'serviceKeytabPath',
-        'vaultServer',
-      ] as const
-    ).map((key) => [key, str(key)]),
-  ) as Record<Exclude<(typeof FERRY_KEYS)[number], 'host' | 'port'>, Located<string> | undefined>;
+  const fields = Object.fromEntries(FERRY_STRING_KEYS.map((key) => [key, str(key)])) as Record<
+    (typeof FERRY_STRING_KEYS)[number],
+    Located<string> | undefined
+  >;
   if (involves(target, 'refresh-uids-from-ferry')) {
     const where = ferry?.pos ?? root.pos;
     if (host === undefined || host.value === '') {
