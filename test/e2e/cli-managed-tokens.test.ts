@@ -1,26 +1,16 @@
 /** `managed-tokens check-config` and `--version`, end to end as the unprivileged user. */
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   BIN,
   versionLinePattern,
-  createSandbox,
+  sandboxPerTest,
   ensureBuilt,
   refreshConfig,
   tokenPushConfig,
-  type Sandbox,
 } from '../fixtures/cli/harness.js';
 
-let sb: Sandbox | undefined;
 beforeAll(() => ensureBuilt());
-afterEach(() => {
-  sb?.cleanup();
-  sb = undefined;
-});
-
-function fresh(): Sandbox {
-  sb = createSandbox([]);
-  return sb;
-}
+const fresh = sandboxPerTest([]);
 
 describe('managed-tokens check-config', () => {
   it('a valid token-push config: exit 0 and an OK summary', async () => {

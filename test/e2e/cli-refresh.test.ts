@@ -4,28 +4,18 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   BIN,
   versionLinePattern,
-  createSandbox,
+  sandboxPerTest,
   ensureBuilt,
   refreshConfig,
-  type Sandbox,
 } from '../fixtures/cli/harness.js';
 
-let sb: Sandbox | undefined;
 beforeAll(() => ensureBuilt());
-afterEach(() => {
-  sb?.cleanup();
-  sb = undefined;
-});
-
 /** A sandbox without any HTCondor/Kerberos program on PATH (FIX Q9: TLS needs none). */
-function bare(): Sandbox {
-  sb = createSandbox([]);
-  return sb;
-}
+const bare = sandboxPerTest([]);
 
 describe('refresh-uids-from-ferry startup', () => {
   it('1. --version without any config or HTCondor tools: version line, exit 0, no DB', async () => {

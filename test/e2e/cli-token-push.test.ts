@@ -5,29 +5,19 @@
 import { spawn } from 'node:child_process';
 import { existsSync, mkdirSync, readFileSync, readdirSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
-import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { beforeAll, describe, expect, it } from 'vitest';
 import {
   BIN,
   versionLinePattern,
-  createSandbox,
+  sandboxPerTest,
   ensureBuilt,
   tokenPushConfig,
-  type Sandbox,
 } from '../fixtures/cli/harness.js';
-
-let sb: Sandbox;
 
 beforeAll(() => {
   ensureBuilt();
 });
-afterEach(() => {
-  sb?.cleanup();
-});
-
-function fresh(): Sandbox {
-  sb = createSandbox();
-  return sb;
-}
+const fresh = sandboxPerTest();
 
 /** The "Selected services" debug line of the startup (what check 9/10/11 look at on the CLI level). */
 function selectedServices(stderr: string): string | undefined {
@@ -403,8 +393,4 @@ describe('logging set-up', () => {
       );
     }
   });
-});
-
-afterAll(() => {
-  sb?.cleanup();
 });
