@@ -107,6 +107,8 @@ export {
   FILE_COPIER_OPTIONS,
   oneScheddAds,
   worldServices,
+  landedOnNodes,
+  nothingOnNodes,
   type TokenPushService,
   type TokenPushConfigOptions,
   type TokenPushConfigFiles,

@@ -32,6 +32,19 @@ export function oneScheddAds(): Pick<DoubleKnobs, 'statusAds'> {
   return { statusAds: { [COLLECTOR]: [{ MyType: 'Scheduler', Name: SCHEDD }] } };
 }
 
+/** Both token copies token-push pushes for `uid` (vt_u<uid>, vt_u<uid>-<service>) are in every node's /tmp. */
+export function landedOnNodes(world: World, uid: number, realName: string): boolean {
+  return world.nodes.every(
+    (n) =>
+      n.readTmp(`vt_u${uid}`) !== undefined && n.readTmp(`vt_u${uid}-${realName}`) !== undefined,
+  );
+}
+
+/** No node's /tmp holds a file naming `uid`. */
+export function nothingOnNodes(world: World, uid: number): boolean {
+  return world.nodes.every((n) => n.listTmp().every((f) => !f.includes(`${uid}`)));
+}
+
 /** The world's services for these token-push services: `<experiment>_<role>` run by the account. */
 export function worldServices(services: readonly TokenPushService[]): ServiceSpec[] {
   return services.map((s) => ({ name: `${s.experiment}_${s.role}`, account: s.account }));

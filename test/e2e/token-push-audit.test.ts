@@ -27,6 +27,8 @@ import {
   writeTokenPushConfig,
   type TokenPushService,
   oneScheddAds,
+  landedOnNodes,
+  nothingOnNodes,
 } from '../../src/testenv/index.js';
 import { stillRunning, freePort } from '../../src/testenv/proc.js';
 
@@ -129,13 +131,6 @@ const shimLines = (file: string): string[][] =>
     .map((l) => l.split('\x1f').slice(0, -1));
 const kinits = (): string[][] => shimLines('krb.log').filter((l) => l[0] === 'kinit');
 const sha256 = (text: string | Buffer): string => createHash('sha256').update(text).digest('hex');
-const landedOnNodes = (uid: number, realName: string): boolean =>
-  world.nodes.every(
-    (n) =>
-      n.readTmp(`vt_u${uid}`) !== undefined && n.readTmp(`vt_u${uid}-${realName}`) !== undefined,
-  );
-const nothingOnNodes = (uid: number): boolean =>
-  world.nodes.every((n) => n.listTmp().every((f) => !f.includes(`${uid}`)));
 
 function writeOwned(file: string, content: string): void {
   writeFileSync(file, content, { mode: 0o600 });
@@ -163,7 +158,7 @@ describe('UIDs from the database', () => {
       },
     });
     expect(out.result.code, out.result.stderr).toBe(0);
-    expect(landedOnNodes(withRow.uid, 'dune_production')).toBe(true);
+    expect(landedOnNodes(world, withRow.uid, 'dune_production')).toBe(true);
     expect(out.log + out.debug).toContain(
       'could not get UID by username: sql: no rows in result set',
     );
@@ -178,7 +173,7 @@ describe('UIDs from the database', () => {
     expect(out.result.code, out.result.stderr).toBe(0);
     expect(out.log).toContain('Could not open or create ManagedTokensDatabase');
     expect(out.debug).not.toContain('dbLocation=/var/lib/managed-tokens/uid.db');
-    expect(landedOnNodes(withOverride.uid, 'dune_production')).toBe(true);
+    expect(landedOnNodes(world, withOverride.uid, 'dune_production')).toBe(true);
   });
 });
 
@@ -202,8 +197,8 @@ describe('services skipped at load', () => {
     expect(kinits().map((k) => k.at(-1))).toEqual([PRINCIPAL('mu2epro')]);
     expect(out.log).toContain('Successes: mu2e_production');
     expect(out.log).toContain('Failures: dune_production');
-    expect(nothingOnNodes(bad.uid)).toBe(true);
-    expect(landedOnNodes(good.uid, 'mu2e_production')).toBe(true);
+    expect(nothingOnNodes(world, bad.uid)).toBe(true);
+    expect(landedOnNodes(world, good.uid, 'mu2e_production')).toBe(true);
     // give any (wrong) notification time to arrive, then none names the skipped service
     await new Promise((r) => setTimeout(r, 1000));
     const mails = smtp.messages.slice(before);
@@ -218,7 +213,7 @@ describe('services skipped at load', () => {
     expect(out.result.code, out.result.stderr).toBe(0);
     expect(kinits().map((k) => k.at(-1))).toEqual([PRINCIPAL('mu2epro')]);
     expect(out.log).toContain('Failures: dune_production');
-    expect(landedOnNodes(good.uid, 'mu2e_production')).toBe(true);
+    expect(landedOnNodes(world, good.uid, 'mu2e_production')).toBe(true);
   });
 });
 
@@ -243,7 +238,7 @@ describe('staged token files', () => {
     expect(storer?.files['vtService']?.sha256).not.toBe(sha256('OLD\n'));
     expect(existsSync(oldService)).toBe(false);
     expect(existsSync(oldDefault)).toBe(false);
-    expect(landedOnNodes(s.uid, 'dune_production')).toBe(true);
+    expect(landedOnNodes(world, s.uid, 'dune_production')).toBe(true);
     const bearer = readdirSync(world.tmpDir).filter((f) => f.startsWith(`bt_u${runUid}`));
     expect(bearer.sort()).toEqual([`bt_u${runUid}`, `bt_u${runUid}-dune_production`]);
   });
@@ -344,7 +339,7 @@ describe('metrics at the pushgateway', () => {
     expect(out.log).toContain('Error contacting prometheus pushgateway');
     expect(out.debug).not.toContain('Could not push metrics');
     expect(out.debug).not.toContain('Finished pushing metrics');
-    expect(landedOnNodes(s.uid, 'dune_production')).toBe(true);
+    expect(landedOnNodes(world, s.uid, 'dune_production')).toBe(true);
   });
 
   it('notifications 29: a pushgateway down at start is logged, exit 0, no push is attempted at the end', async () => {
@@ -381,7 +376,7 @@ describe('external tools', () => {
         warned.join('\n'),
       ).toBe(true);
       expect(out.log).toContain('Successes: dune_production');
-      expect(landedOnNodes(s.uid, 'dune_production')).toBe(true);
+      expect(landedOnNodes(world, s.uid, 'dune_production')).toBe(true);
     },
   );
 

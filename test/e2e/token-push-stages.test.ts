@@ -20,6 +20,8 @@ import {
   writeTokenPushConfig,
   type TokenPushService,
   oneScheddAds,
+  landedOnNodes,
+  nothingOnNodes,
 } from '../../src/testenv/index.js';
 import { stillRunning } from '../../src/testenv/proc.js';
 
@@ -76,13 +78,6 @@ async function run(
 const sha256 = (file: string): string =>
   createHash('sha256').update(readFileSync(file)).digest('hex');
 const storerCalls = (): DoubleCall[] => world.doubles.calls('condor_vault_storer');
-const landedOnNodes = (uid: number, realName: string): boolean =>
-  world.nodes.every(
-    (n) =>
-      n.readTmp(`vt_u${uid}`) !== undefined && n.readTmp(`vt_u${uid}-${realName}`) !== undefined,
-  );
-const nothingOnNodes = (uid: number): boolean =>
-  world.nodes.every((n) => n.listTmp().every((f) => !f.includes(`${uid}`)));
 
 describe('store-and-get-token path', () => {
   it('an overridden service stores under its real name; stores of one real name never overlap; exact storer contract (checks 11, 24, 34, 9.4, 9.13, 9.14, 9.17, 9.34)', async () => {
@@ -114,7 +109,7 @@ describe('store-and-get-token path', () => {
       );
       expect(call.env['PATH']).toMatch(/:\/usr\/bin:\/usr\/sbin$/);
     }
-    for (const s of services) expect(landedOnNodes(s.uid, 'dune_production')).toBe(true);
+    for (const s of services) expect(landedOnNodes(world, s.uid, 'dune_production')).toBe(true);
     const stored = path.join(first.tokenRoot, `vt_u${world.runUser.uid}-${SCHEDD}-dune_production`);
     expect(statSync(stored).mode & 0o777).toBe(0o600);
     expect(decodeVaultToken(readFileSync(stored, 'utf8'))?.tag).toBe(`dune_production@${SCHEDD}`);
@@ -171,7 +166,7 @@ describe('store-and-get-token path', () => {
     expect(
       storerCalls().map((c) => [c.env['_condor_CREDD_HOST'], c.env['_condor_COLLECTOR_HOST']]),
     ).toEqual([['credd1.mtworld.test', COLLECTOR]]);
-    expect(landedOnNodes(s.uid, 'dune_production')).toBe(true);
+    expect(landedOnNodes(world, s.uid, 'dune_production')).toBe(true);
   });
 
   it('auth-needed storer output becomes the notification text; nothing is pushed (checks 36, 9.18)', async () => {
@@ -183,7 +178,7 @@ describe('store-and-get-token path', () => {
       `Could not store and get vault tokens; ${SCHEDD}: authentication needed for service to generate vault token: permission denied to generate vault token`,
     );
     expect(out.log).toContain('Failures: dune_production');
-    expect(nothingOnNodes(s.uid)).toBe(true);
+    expect(nothingOnNodes(world, s.uid)).toBe(true);
   });
 
   it('a malformed token from the storer is neither stored nor pushed (safety fix of 9.19)', async () => {
@@ -198,7 +193,7 @@ describe('store-and-get-token path', () => {
     expect(out.log).toContain('Failures: dune_production');
     expect(out.debug).toContain('condor_vault_storer left a malformed vault token');
     expect(readFileSync(stored, 'utf8')).toBe(goodToken);
-    expect(nothingOnNodes(s.uid)).toBe(true);
+    expect(nothingOnNodes(world, s.uid)).toBe(true);
   });
 
   it('a hanging storer (holding its pipes through a grandchild) is killed at the deadline and reported as a timeout (checks 37, 9.20)', async () => {
@@ -218,7 +213,7 @@ describe('store-and-get-token path', () => {
     });
     expect(out.result.code).toBe(0);
     expect(out.debug).toContain(`Could not store and get vault tokens; ${SCHEDD}: timeout error`);
-    expect(nothingOnNodes(s.uid)).toBe(true);
+    expect(nothingOnNodes(world, s.uid)).toBe(true);
   });
 });
 
@@ -268,7 +263,7 @@ describe('get-token path', () => {
     expect(call?.env).not.toHaveProperty('_condor_SEC_CREDENTIAL_GETTOKEN_OPTS');
     const stored = path.join(out.tokenRoot, `vt_u${world.runUser.uid}-dune_production`);
     expect(statSync(stored).mode & 0o777).toBe(0o600);
-    expect(landedOnNodes(s.uid, 'dune_production')).toBe(true);
+    expect(landedOnNodes(world, s.uid, 'dune_production')).toBe(true);
     expect(readdirSync(world.tmpDir).filter((f) => f.startsWith('managed_tokens_'))).toEqual([]);
   });
 
@@ -277,7 +272,7 @@ describe('get-token path', () => {
     const s = dune({ tokenGetterOverride: 'getToken' });
     const out = await run([s], { name: 'nobearer' });
     expect(out.log).toContain('Failures: dune_production');
-    expect(nothingOnNodes(s.uid)).toBe(true);
+    expect(nothingOnNodes(world, s.uid)).toBe(true);
   });
 });
 
@@ -298,8 +293,8 @@ describe('kerberos, modes and setup failures', () => {
       'klist reports default principal dunepro/managedtokens/mtworld.test@MT.TEST, expected dunepro/managedtokens/mtworld.test',
     );
     expect(storerCalls().map((c) => c.argv[0])).toEqual(['mu2e_production']);
-    expect(nothingOnNodes(bad.uid)).toBe(true);
-    expect(landedOnNodes(good.uid, 'mu2e_production')).toBe(true);
+    expect(nothingOnNodes(world, bad.uid)).toBe(true);
+    expect(landedOnNodes(world, good.uid, 'mu2e_production')).toBe(true);
   });
 
   it('every service failing kinit still exits 0 and pushes nothing (check 61)', async () => {
@@ -307,7 +302,7 @@ describe('kerberos, modes and setup failures', () => {
     const out = await run([s], { name: 'nokeytab', top: { keytabPath: '/nonexistent' } });
     expect(out.result.code).toBe(0);
     expect(storerCalls()).toEqual([]);
-    expect(nothingOnNodes(s.uid)).toBe(true);
+    expect(nothingOnNodes(world, s.uid)).toBe(true);
     expect(readdirSync(world.tmpDir).filter((f) => f.startsWith('managed-tokens'))).toEqual([]);
   });
 
@@ -317,7 +312,7 @@ describe('kerberos, modes and setup failures', () => {
     expect(out.result.code).toBe(0);
     expect(storerCalls()).toHaveLength(1);
     expect(out.log).toContain('Successes: dune_production');
-    expect(nothingOnNodes(s.uid)).toBe(true);
+    expect(nothingOnNodes(world, s.uid)).toBe(true);
   });
 
   it('onboarding passes the storer output through and stops before push; -p pushes (check 55)', async () => {
@@ -328,7 +323,7 @@ describe('kerberos, modes and setup failures', () => {
     expect(out.result.stdout + out.result.stderr).toContain(
       'Authentication needed for dune_production',
     );
-    expect(nothingOnNodes(s.uid)).toBe(true);
+    expect(nothingOnNodes(world, s.uid)).toBe(true);
 
     world.doubles.setTool('condor_vault_storer', 'flow');
     const p = dune();
@@ -337,7 +332,7 @@ describe('kerberos, modes and setup failures', () => {
       flags: ['-r', '-p', '-s', 'dune_production'],
     });
     expect(pushed.result.code).toBe(0);
-    expect(landedOnNodes(p.uid, 'dune_production')).toBe(true);
+    expect(landedOnNodes(world, p.uid, 'dune_production')).toBe(true);
   });
 
   it('no database and no UID override: no service assembled, exit 1, nothing started (checks 56, 62)', async () => {
@@ -358,7 +353,7 @@ describe('kerberos, modes and setup failures', () => {
     });
     expect(out.result.code, out.result.stderr).toBe(0);
     expect(out.log).toContain('Successes: dune_production');
-    expect(landedOnNodes(s.uid, 'dune_production')).toBe(true);
+    expect(landedOnNodes(world, s.uid, 'dune_production')).toBe(true);
   });
 });
 
@@ -374,8 +369,8 @@ describe('service selection', () => {
     const only = await run([d, m], { name: 'select-s', flags: ['-s', 'mu2e_production'] });
     expect(only.result.code, only.result.stderr).toBe(0);
     expect(storerCalls().map((c) => c.argv[0])).toEqual(['mu2e_production']);
-    expect(landedOnNodes(m.uid, 'mu2e_production')).toBe(true);
-    expect(nothingOnNodes(d.uid)).toBe(true);
+    expect(landedOnNodes(world, m.uid, 'mu2e_production')).toBe(true);
+    expect(nothingOnNodes(world, d.uid)).toBe(true);
 
     world.doubles.reset();
     world.doubles.set(oneScheddAds());
@@ -385,7 +380,7 @@ describe('service selection', () => {
     });
     expect(both.result.code).toBe(0);
     expect(storerCalls().map((c) => c.argv[0])).toEqual(['dune_production']);
-    expect(landedOnNodes(d.uid, 'dune_production')).toBe(true);
+    expect(landedOnNodes(world, d.uid, 'dune_production')).toBe(true);
   });
 });
 
@@ -403,7 +398,7 @@ describe('vault server and htgettoken options', () => {
     expect(storerCalls()[0]?.env['_condor_SEC_CREDENTIAL_GETTOKEN_OPTS']).toBe(
       '-a cc.mtworld.test',
     );
-    expect(landedOnNodes(s.uid, 'dune_production')).toBe(true);
+    expect(landedOnNodes(world, s.uid, 'dune_production')).toBe(true);
   });
 
   it('minTokenLifetime reaches HTGETTOKENOPTS (checks 18, 9.15)', async () => {
@@ -425,7 +420,7 @@ describe('vault server and htgettoken options', () => {
     expect(out.result.code).toBe(0);
     expect(storerCalls()[0]?.argv).toEqual(['my_expt_production']);
     expect(out.log).toContain('Failures: my_expt_production');
-    expect(nothingOnNodes(s.uid)).toBe(true);
+    expect(nothingOnNodes(world, s.uid)).toBe(true);
   });
 
   it('MANAGED_TOKENS_STORE_CONCURRENCY=1 restores one store at a time across services (README decision 7)', async () => {
@@ -440,8 +435,8 @@ describe('vault server and htgettoken options', () => {
     expect(result.code, result.stderr).toBe(0);
     const [a, b] = storerCalls();
     expect(a && b && (a.tEnd <= b.tStart || b.tEnd <= a.tStart)).toBe(true);
-    expect(landedOnNodes(services[0]?.uid ?? 0, 'dune_production')).toBe(true);
-    expect(landedOnNodes(services[1]?.uid ?? 0, 'mu2e_production')).toBe(true);
+    expect(landedOnNodes(world, services[0]?.uid ?? 0, 'dune_production')).toBe(true);
+    expect(landedOnNodes(world, services[1]?.uid ?? 0, 'mu2e_production')).toBe(true);
   });
 
   it('a parent HTGETTOKENOPTS without the credkey gets it appended; minTokenLifetime is then ignored (checks 19, 9.16)', async () => {
@@ -510,6 +505,6 @@ describe('schedd discovery cache and empty collectors', () => {
       `Could not store and get vault tokens; no schedds were found for this service on collector ${COLLECTOR}`,
     );
     expect(out.log).toContain('Failures: dune_production');
-    expect(nothingOnNodes(s.uid)).toBe(true);
+    expect(nothingOnNodes(world, s.uid)).toBe(true);
   });
 });
