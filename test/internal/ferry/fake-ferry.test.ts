@@ -1,8 +1,7 @@
 /** The fake FERRY itself (spec ferry-and-db.md 8.1): mutual TLS, route, request validation, knobs. */
-import { readFileSync } from 'node:fs';
 import https from 'node:https';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
