@@ -6,16 +6,7 @@
  * rsync to one node on request.
  */
 import { createHash } from 'node:crypto';
-import {
-  chmodSync,
-  chownSync,
-  existsSync,
-  mkdirSync,
-  readdirSync,
-  readFileSync,
-  rmSync,
-  writeFileSync,
-} from 'node:fs';
+import { chownSync, existsSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { ManagedTokensDb } from '../../src/internal/db/index.js';
@@ -30,6 +21,7 @@ import {
   landedOnNodes,
   nothingOnNodes,
 } from '../../src/testenv/index.js';
+import { installShims } from '../../src/testenv/shims.js';
 import { stillRunning, freePort } from '../../src/testenv/proc.js';
 
 let world: World;
@@ -66,17 +58,12 @@ beforeAll(async () => {
     ],
     receivers: { pushgateway: true, smtp: true },
   });
-  shimDir = path.join(world.workDir, 'shim');
-  mkdirSync(shimDir, { recursive: true });
-  for (const tool of ['kinit', 'klist']) writeFileSync(path.join(shimDir, tool), KRB_SHIM(tool));
-  writeFileSync(path.join(shimDir, 'rsync'), RSYNC_SHIM);
-  for (const f of ['krb.log', 'rsync.log', 'hang.pids']) writeFileSync(path.join(shimDir, f), '');
-  for (const f of readdirSync(shimDir)) {
-    const file = path.join(shimDir, f);
-    if (!f.endsWith('.log') && !f.endsWith('.pids')) chmodSync(file, 0o755);
-    chownSync(file, world.runUser.uid, world.runUser.gid);
-  }
-  chownSync(shimDir, world.runUser.uid, world.runUser.gid);
+  shimDir = installShims(
+    path.join(world.workDir, 'shim'),
+    world.runUser,
+    { kinit: KRB_SHIM('kinit'), klist: KRB_SHIM('klist'), rsync: RSYNC_SHIM },
+    ['krb.log', 'rsync.log', 'hang.pids'],
+  );
 }, 180_000);
 afterAll(async () => {
   await world?.stop();

@@ -3,7 +3,7 @@
  * shim named `rsync` (first on PATH, it execs /usr/bin/rsync) records every attempt's argv so
  * retries and the exact command line can be asserted.
  */
-import { chmodSync, chownSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import {
@@ -16,37 +16,34 @@ import {
   type TokenPushService,
   oneScheddAds,
 } from '../../src/testenv/index.js';
+import { installShims } from '../../src/testenv/shims.js';
 
 let world: World;
 let shimDir: string;
 let shimLog: string;
 let uid = 8000;
 
+const KRB_SHIM = (tool: 'kinit' | 'klist'): string =>
+  `#!/bin/bash\n[ -n "$SHIM_${tool.toUpperCase()}_SLEEP" ] && sleep "$SHIM_${tool.toUpperCase()}_SLEEP"\ncache="\${KRB5CCNAME#FILE:}"\nline="$(printf "%s\\x1f" "${tool}" "$KRB5CCNAME" "$(stat -c %a "$(dirname "$cache")")" "$@")"; printf "%s\\n" "$line" >> "$(dirname "$0")/krb.log"\nexec /usr/bin/${tool} "$@"\n`;
+
 beforeAll(async () => {
   world = await createWorld({
     nodes: 2,
     services: [{ name: 'dune_production', account: 'dunepro' }],
   });
-  shimDir = path.join(world.workDir, 'shim');
-  mkdirSync(shimDir, { recursive: true });
-  shimLog = path.join(shimDir, 'rsync.log');
-  writeFileSync(
-    path.join(shimDir, 'rsync'),
-    '#!/bin/bash\nline="$(printf "%s\\x1f" "$@")"; printf "%s\\n" "$line" >> "$(dirname "$0")/rsync.log"\nexec /usr/bin/rsync "$@"\n',
+  // rsync shim: argv; kinit/klist shims: argv, KRB5CCNAME and the mode of the cache's directory at call time
+  shimDir = installShims(
+    path.join(world.workDir, 'shim'),
+    world.runUser,
+    {
+      rsync:
+        '#!/bin/bash\nline="$(printf "%s\\x1f" "$@")"; printf "%s\\n" "$line" >> "$(dirname "$0")/rsync.log"\nexec /usr/bin/rsync "$@"\n',
+      kinit: KRB_SHIM('kinit'),
+      klist: KRB_SHIM('klist'),
+    },
+    ['rsync.log', 'krb.log'],
   );
-  chmodSync(path.join(shimDir, 'rsync'), 0o755);
-  writeFileSync(shimLog, '');
-  // kinit/klist shims: argv, KRB5CCNAME and the mode of the cache's directory at call time
-  for (const tool of ['kinit', 'klist']) {
-    writeFileSync(
-      path.join(shimDir, tool),
-      `#!/bin/bash\n[ -n "$SHIM_${tool.toUpperCase()}_SLEEP" ] && sleep "$SHIM_${tool.toUpperCase()}_SLEEP"\ncache="\${KRB5CCNAME#FILE:}"\nline="$(printf "%s\\x1f" "${tool}" "$KRB5CCNAME" "$(stat -c %a "$(dirname "$cache")")" "$@")"; printf "%s\\n" "$line" >> "$(dirname "$0")/krb.log"\nexec /usr/bin/${tool} "$@"\n`,
-    );
-    chmodSync(path.join(shimDir, tool), 0o755);
-  }
-  writeFileSync(path.join(shimDir, 'krb.log'), '');
-  for (const f of [shimDir, shimLog, path.join(shimDir, 'krb.log')])
-    chownSync(f, world.runUser.uid, world.runUser.gid);
+  shimLog = path.join(shimDir, 'rsync.log');
 }, 180_000);
 afterAll(async () => {
   await world?.stop();
